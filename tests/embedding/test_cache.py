@@ -1,0 +1,209 @@
+"""The on-disk embedding cache: keys, reuse, model identity, atomic writes, sharing, no pickle."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from skprepal import FrozenLLMTransformer
+from skprepal.embedding import EmbeddingCache
+from skprepal.embedding._cache import CACHE_FILE, cache_namespace, text_keys
+from skprepal.embedding._encode import Encoder
+from skprepal.exceptions import CacheError
+
+
+def _keys(*rows, **settings):
+    namespace = cache_namespace(**{"model": "m", "pooling": ["mean"], **settings})
+    return text_keys(namespace, np.array(rows, dtype=object))
+
+
+def test_keys_depend_on_text_settings_and_pair_boundaries():
+    a, b, a2 = _keys("a text", "another text", "a text")
+    assert a == a2 and a != b and len(a) == 20
+    assert _keys("a text")[0] != _keys("a text", max_length=128)[0]
+    assert _keys("a text")[0] != _keys("a text", model="other weights")[0]
+    assert _keys("a text")[0] != _keys("a text", pooling=["cls"])[0]
+    assert _keys("a text")[0] != _keys("a text", normalize=True)[0]
+    pair_1 = text_keys(b"ns", np.array([["ab", "c"]], dtype=object))
+    pair_2 = text_keys(b"ns", np.array([["a", "bc"]], dtype=object))
+    assert pair_1 != pair_2
+
+
+def test_repeat_transform_is_served_from_the_cache(tiny_bert, texts, tmp_path, monkeypatch):
+    first = FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu").fit_transform(texts)
+    with EmbeddingCache(tmp_path) as cache:
+        assert len(cache) == len(set(texts))  # duplicates embedded and stored once
+
+    def no_forward(*args, **kwargs):
+        raise AssertionError("a cached text was embedded again")
+
+    embedder = FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu").fit(texts)
+    monkeypatch.setattr(Encoder, "_forward", no_forward)
+    again = embedder.transform(texts)
+    np.testing.assert_array_equal(again, first)
+
+
+def test_only_new_texts_are_embedded(tiny_bert, texts, tmp_path, monkeypatch):
+    embedder = FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu").fit(texts)
+    embedder.transform(texts[:3])
+    seen = []
+    original = Encoder.iter_embeddings
+
+    def spy(self, batch_texts, *args, **kwargs):
+        seen.extend(batch_texts.tolist())
+        return original(self, batch_texts, *args, **kwargs)
+
+    monkeypatch.setattr(Encoder, "iter_embeddings", spy)
+    out = embedder.transform(texts)
+    assert sorted(seen) == sorted(set(texts) - set(texts[:3]))
+    uncached = FrozenLLMTransformer(tiny_bert, device="cpu").fit_transform(texts)
+    np.testing.assert_allclose(out, uncached, atol=1e-6)
+
+
+def test_settings_that_change_the_output_do_not_share_entries(tiny_bert, texts, tmp_path):
+    mean = FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu").fit_transform(texts)
+    cls = FrozenLLMTransformer(tiny_bert, pooling="cls", cache_dir=tmp_path).fit_transform(texts)
+    unit = FrozenLLMTransformer(tiny_bert, normalize=True, cache_dir=tmp_path).fit_transform(texts)
+    assert not np.allclose(mean, cls) and not np.allclose(mean, unit)
+    with EmbeddingCache(tmp_path) as cache:
+        assert len(cache) == 3 * len(set(texts))
+
+
+def test_identity_is_the_weights_not_the_name(tmp_path, tiny_bert, texts):
+    from tests.conftest import make_tiny_bert
+
+    cache = tmp_path / "cache"
+    original = FrozenLLMTransformer(tiny_bert, cache_dir=cache, device="cpu").fit(texts)
+    original.transform(texts)
+    copy = shutil.copytree(tiny_bert, tmp_path / "moved-copy")
+    moved = FrozenLLMTransformer(copy, cache_dir=cache, device="cpu").fit(texts)
+    assert moved.model_fingerprint_ == original.model_fingerprint_
+    retrained = make_tiny_bert(tmp_path / "same-name" / "tiny-bert", seed=1)
+    other = FrozenLLMTransformer(retrained, cache_dir=cache, device="cpu").fit(texts)
+    assert other.model_fingerprint_ != original.model_fingerprint_
+    out = other.transform(texts)
+    assert not np.allclose(out, original.transform(texts), atol=1e-3)
+
+
+def test_no_pickle_is_ever_loaded(tiny_bert, texts, tmp_path, monkeypatch):
+    import pickle
+
+    FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu").fit_transform(texts)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the cache must not unpickle anything")
+
+    embedder = FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu").fit(texts)
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(np, "load", forbidden)
+    monkeypatch.setattr(Encoder, "_forward", forbidden)
+    out = embedder.transform(texts)
+    assert out.shape == (len(texts), 32)
+
+
+def test_a_damaged_entry_is_recomputed(tiny_bert, texts, tmp_path):
+    embedder = FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu").fit(texts)
+    expected = embedder.transform(texts)
+    with sqlite3.connect(tmp_path / CACHE_FILE) as db:
+        db.execute("UPDATE embeddings SET vector = x'00112233'")
+    np.testing.assert_allclose(embedder.transform(texts), expected, atol=1e-6)
+
+
+def test_unwritable_cache_dir_is_a_clear_error(tmp_path, tiny_bert, texts):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(CacheError, match="cache_dir"):
+        FrozenLLMTransformer(tiny_bert, cache_dir=blocker / "sub").fit(texts)
+
+
+_WRITER = textwrap.dedent(
+    """
+    import hashlib, sys
+    import numpy as np
+    from skprepal.embedding import EmbeddingCache
+
+    cache = EmbeddingCache(sys.argv[1])
+    batch, n = 2000, 0
+    print("ready", flush=True)
+    while True:
+        keys = [hashlib.sha1(str(i).encode()).digest() for i in range(n, n + batch)]
+        cache.put_many((k, np.full(64, i, dtype=np.float32)) for i, k in zip(range(n, n + batch), keys))
+        n += batch
+    """
+)
+
+
+def test_a_process_killed_mid_write_leaves_no_torn_entry(tmp_path):
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            with EmbeddingCache(tmp_path) as cache:
+                if len(cache) >= 10_000:
+                    break
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    db = sqlite3.connect(tmp_path / CACHE_FILE)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = db.execute("SELECT key, vector FROM embeddings").fetchall()
+    db.close()
+    assert len(rows) >= 10_000
+    assert len(rows) % 2000 == 0, "a transaction was partly written"
+    by_key = {hashlib.sha1(str(i).encode()).digest(): i for i in range(len(rows))}
+    for key, blob in rows:
+        np.testing.assert_array_equal(np.frombuffer(blob, "<f4"), np.full(64, by_key[key]))
+
+
+_EMBEDDER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from skprepal import FrozenLLMTransformer
+
+    model, cache, out, start = sys.argv[1:5]
+    texts = [f"text number {i} about a refund" for i in range(int(start), int(start) + 400)]
+    X = FrozenLLMTransformer(model, cache_dir=cache, device="cpu", batch_size=8).fit_transform(texts)
+    np.save(out, X)
+    """
+)
+
+
+def test_two_processes_share_one_cache(tiny_bert, tmp_path):
+    cache = tmp_path / "shared-cache"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _EMBEDDER, str(tiny_bert), str(cache), str(tmp_path / f"{s}.npy"), str(s)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for s in (0, 200)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    first, second = np.load(tmp_path / "0.npy"), np.load(tmp_path / "200.npy")
+    np.testing.assert_allclose(first[200:], second[:200], atol=1e-6)  # the shared texts
+    with EmbeddingCache(cache) as shared:
+        assert len(shared) == 600
+    texts = [f"text number {i} about a refund" for i in range(600)]
+    alone = FrozenLLMTransformer(tiny_bert, device="cpu").fit_transform(texts)
+    reread = FrozenLLMTransformer(tiny_bert, cache_dir=cache, device="cpu").fit_transform(texts)
+    np.testing.assert_allclose(reread, alone, atol=1e-6)
