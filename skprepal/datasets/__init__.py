@@ -1,4 +1,4 @@
-"""Data set loaders: the public text-classification benchmarks read from ``../shared/data``."""
+"""Data sets: the sample shipped with skprepal, and loaders for the benchmarks in ``../shared/data``."""
 
 from skprepal.datasets._benchmark_data import (
     get_data_home,
@@ -8,12 +8,14 @@ from skprepal.datasets._benchmark_data import (
     load_sst2,
     load_trec,
 )
+from skprepal.datasets._sample import load_sample_texts
 
 __all__ = [
     "get_data_home",
     "load_ag_news",
     "load_imdb",
     "load_qnli",
+    "load_sample_texts",
     "load_sst2",
     "load_trec",
 ]

@@ -10,17 +10,15 @@ import numpy as np
 
 from skprepal.embedding._pooling import pool
 
-__all__ = ["Encoder", "count_batches"]
+__all__ = ["Encoder"]
 
 # Texts tokenized and length-sorted together. Sorting a whole chunk keeps padding waste low;
 # bounding it keeps the token lists of a huge pool out of memory.
 CHUNK_SIZE = 16_384
-
-
-def count_batches(n_texts: int, batch_size: int) -> int:
-    """Number of forward passes :meth:`Encoder.iter_embeddings` makes for ``n_texts`` texts."""
-    full, rest = divmod(n_texts, CHUNK_SIZE)
-    return full * -(-CHUNK_SIZE // batch_size) + -(-rest // batch_size)
+# Padded tokens per forward pass at most: batches of long texts get fewer texts. On CPU, long
+# batches past this size run slower per token (activations leave the cache), and the cap bounds
+# peak memory whatever batch_size says.
+MAX_BATCH_TOKENS = 8_192
 
 
 @dataclass
@@ -111,7 +109,7 @@ class Encoder:
         batch_size : int
             Texts per forward pass.
         progress : tqdm bar, optional
-            Updated once per forward pass.
+            Advanced by the number of texts of each forward pass.
 
         Yields
         ------
@@ -131,13 +129,17 @@ class Encoder:
             order = np.argsort(-lengths, kind="stable")
             vectors = None
             with torch.inference_mode():
-                for b in range(0, len(order), batch_size):
-                    rows = order[b : b + batch_size]
+                b = 0
+                while b < len(order):
+                    # Sorted longest first, so the batch's first text sets its padded width.
+                    width = max(int(lengths[order[b]]), 1)
+                    rows = order[b : b + max(1, min(batch_size, MAX_BATCH_TOKENS // width))]
+                    b += len(rows)
                     batch = {name: [seqs[i] for i in rows] for name, seqs in encoded.items()}
                     out = self._forward(batch)
                     if vectors is None:
                         vectors = np.empty((len(chunk), out.shape[1]), dtype=np.float32)
                     vectors[rows] = out
                     if progress is not None:
-                        progress.update(1)
+                        progress.update(len(rows))
             yield np.arange(start, start + len(chunk)), vectors

@@ -15,7 +15,7 @@ from skprepal._compat import Interval, fit_context, validate_data
 from skprepal._validation import check_fitted, check_option, check_texts
 from skprepal.embedding._cache import EmbeddingCache, cache_namespace, text_keys
 from skprepal.embedding._device import resolve_device
-from skprepal.embedding._encode import Encoder, count_batches
+from skprepal.embedding._encode import Encoder
 from skprepal.embedding._identity import folder_fingerprint
 from skprepal.embedding._loading import (
     DEFAULT_MODEL,
@@ -57,7 +57,8 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         (its tokenizer's ``model_max_length``, a sentence-transformers folder's
         ``max_seq_length``). A pair counts both texts.
     batch_size : int, default=64
-        Texts per forward pass.
+        Texts per forward pass at most; batches of long texts hold fewer, so that no forward pass
+        exceeds 8,192 padded tokens.
     normalize : bool, default=False
         Scale every vector to unit L2 norm (as sentence-transformers models with a ``Normalize``
         module do).
@@ -335,8 +336,7 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         show = self.show_progress
         if show is None:
             show = n_texts >= _PROGRESS_MIN_TEXTS and sys.stderr.isatty()
-        total = count_batches(n_texts, self.batch_size)
-        return tqdm(total=total, desc="Embedding", unit="batch", disable=not show, leave=False)
+        return tqdm(total=n_texts, desc="Embedding", unit="text", disable=not show, leave=False)
 
     def _embed_into(
         self,

@@ -1,0 +1,45 @@
+# skprepal: `make test` and `make demo` set up .venv/ on a fresh machine and run.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch goes in first, so that no requirement pulls the registry's default (multi-GB CUDA) build.
+# GPU users choose their build, e.g.:
+#   make test TORCH=torch==2.13.0 TORCH_INDEX="--index-url https://download.pytorch.org/whl/cu126"
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,--extra-index-url https://download.pytorch.org/whl/cpu)
+PIP := $(BIN)/python -m pip
+PYTEST_ARGS ?=
+
+.PHONY: test demo bench docs clean help
+
+help:
+	@echo "make test   - create $(VENV)/, install skprepal[dev], run the test suite"
+	@echo "make demo   - create $(VENV)/, install skprepal[demo], run the main job"
+	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make docs   - build the Sphinx HTML into docs/_build/html"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.torch: | $(BIN)/python
+	$(BIN)/python -c "import torch" 2>/dev/null || $(PIP) install $(TORCH_INDEX) "$(TORCH)"
+	@touch $@
+
+$(VENV)/.installed-%: pyproject.toml $(VENV)/.torch
+	$(PIP) install -e ".[$*]"
+	@touch $@
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: $(VENV)/.installed-demo
+	$(BIN)/python -m skprepal demo
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/embedding.py
+
+docs: $(VENV)/.installed-docs
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+clean:
+	rm -rf docs/_build docs/generated docs/auto_examples build *.egg-info .pytest_cache
