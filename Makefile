@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # torch goes in first, so that no requirement pulls the registry's default (multi-GB CUDA) build.
+# Only torch itself is looked up in the extra index (once, without retries, so an unreachable
+# index costs seconds); its dependencies come from the usual index.
 # GPU users choose their build, e.g.:
 #   make test TORCH=torch==2.13.0 TORCH_INDEX="--index-url https://download.pytorch.org/whl/cu126"
 TORCH ?= torch==2.13.0
@@ -22,7 +24,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.torch: | $(BIN)/python
-	$(BIN)/python -c "import torch" 2>/dev/null || $(PIP) install $(TORCH_INDEX) "$(TORCH)"
+	$(BIN)/python -c "import torch" 2>/dev/null || { \
+	  $(PIP) install --retries 1 --no-deps $(TORCH_INDEX) "$(TORCH)" && $(PIP) install "$(TORCH)"; }
 	@touch $@
 
 $(VENV)/.installed-%: pyproject.toml $(VENV)/.torch
