@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from numbers import Integral
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -168,34 +169,7 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         check_option("pooling", self.pooling, POOLING_CHOICES)
         device = resolve_device(self.device)
         folder = resolve_model_folder(self.model)
-        spec = read_encoder_spec(folder)
-        if self.pooling == "model":
-            if spec.pooling is None:
-                raise InvalidInputError(
-                    f"pooling='model' needs a sentence-transformers folder with a Pooling module, "
-                    f"but {str(folder)!r} declares none; choose pooling='mean', 'cls' or 'max'."
-                )
-            if spec.extra_modules:
-                logger.warning(
-                    "%s has sentence-transformers modules %s after pooling; skprepal applies "
-                    "only the transformer, the pooling and normalize=%s.",
-                    folder,
-                    list(spec.extra_modules),
-                    self.normalize,
-                )
-            pooling = spec.pooling
-        else:
-            pooling = (self.pooling,)
-        model, tokenizer = load_encoder(spec.transformer_folder, device)
-        self._encoder = Encoder(
-            model=model,
-            tokenizer=tokenizer,
-            pooling=tuple(pooling),
-            max_length=self._effective_max_length(tokenizer, model, spec.max_seq_length),
-            normalize=bool(self.normalize),
-            device=device,
-            lower_case=spec.do_lower_case,
-        )
+        self._encoder = self._build_encoder(folder, device)
         self.model_path_ = str(folder)
         self.pooling_ = self._encoder.pooling
         self.max_length_ = self._encoder.max_length
@@ -317,18 +291,38 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 f"the model files at {str(folder)!r} differ from those this transformer was fitted "
                 "with; fit it again."
             )
+        self._encoder = self._build_encoder(folder, device)
+        return self._encoder
+
+    def _build_encoder(self, folder: Path, device: str) -> Encoder:
         spec = read_encoder_spec(folder)
+        if self.pooling != "model":
+            pooling = (self.pooling,)
+        elif spec.pooling is None:
+            raise InvalidInputError(
+                f"pooling='model' needs a sentence-transformers folder with a Pooling module, "
+                f"but {str(folder)!r} declares none; choose pooling='mean', 'cls' or 'max'."
+            )
+        else:
+            pooling = spec.pooling
+            if spec.extra_modules:
+                logger.warning(
+                    "%s has sentence-transformers modules %s after pooling; skprepal applies "
+                    "only the transformer, the pooling and normalize=%s.",
+                    folder,
+                    list(spec.extra_modules),
+                    self.normalize,
+                )
         model, tokenizer = load_encoder(spec.transformer_folder, device)
-        self._encoder = Encoder(
+        return Encoder(
             model=model,
             tokenizer=tokenizer,
-            pooling=tuple(self.pooling_),
-            max_length=self.max_length_,
+            pooling=tuple(pooling),
+            max_length=self._effective_max_length(tokenizer, model, spec.max_seq_length),
             normalize=bool(self.normalize),
             device=device,
             lower_case=spec.do_lower_case,
         )
-        return self._encoder
 
     def _progress_bar(self, n_texts: int) -> Any:
         from tqdm.auto import tqdm
