@@ -1,0 +1,26 @@
+"""Query strategies: which unlabeled rows to label next.
+
+Every strategy is a callable ``f(estimator, X_pool, n, **context) -> indices``. Registered names
+(see :func:`available_strategies`) give the default object; strategy objects take parameters.
+"""
+
+from skprepal.strategies._base import QueryStrategy, ScoreStrategy, top_n
+from skprepal.strategies._callable import FunctionStrategy, ModALStrategy
+from skprepal.strategies._random import RandomSampling
+from skprepal.strategies._registry import available_strategies, register_strategy, resolve_strategy
+from skprepal.strategies._uncertainty import EntropySampling, LeastConfidence, MarginSampling
+
+__all__ = [
+    "EntropySampling",
+    "FunctionStrategy",
+    "LeastConfidence",
+    "MarginSampling",
+    "ModALStrategy",
+    "QueryStrategy",
+    "RandomSampling",
+    "ScoreStrategy",
+    "available_strategies",
+    "register_strategy",
+    "resolve_strategy",
+    "top_n",
+]
