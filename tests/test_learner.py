@@ -1,0 +1,280 @@
+"""PRepALLearner: simulation, interactive labeling, composition and bad input."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import make_blobs, make_classification
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+from skprepal import FrozenLLMTransformer, PRepALLearner
+from skprepal.exceptions import InvalidInputError, NotFittedError
+from skprepal.strategies import EntropySampling
+
+
+@pytest.fixture
+def blobs():
+    X, y = make_blobs(n_samples=800, centers=4, n_features=16, cluster_std=3.0, random_state=0)
+    return X.astype(np.float32), y
+
+
+# -- simulation ------------------------------------------------------------------------------
+
+
+def test_simulation_respects_budget_and_records_every_round(blobs):
+    X, y = blobs
+    learner = PRepALLearner(batch_size=30, initial_size=40, budget=200, random_state=0).fit(X, y)
+    acquired = learner.labeled_indices_
+    assert acquired.shape == (200,) and np.unique(acquired).size == 200
+    sizes = [r["n_labeled"] for r in learner.history_]
+    assert sizes == [40, 70, 100, 130, 160, 190, 200]
+    assert [r["n_queried"] for r in learner.history_] == [40, 30, 30, 30, 30, 30, 10]
+    assert np.array_equal(np.concatenate([r["queried"] for r in learner.history_]), acquired)
+    assert learner.history_[0]["strategy"] == "random"
+    assert learner.history_[1]["strategy"] == "margin"
+    assert learner.stop_reason_ == "budget of 200 labels reached"
+    # The final head is fit on everything acquired, and only that (warm-started, so equal to a
+    # cold fit up to the solver's tolerance).
+    reference = LogisticRegression(max_iter=1000).fit(X[acquired], y[acquired])
+    np.testing.assert_allclose(learner.predict_proba(X), reference.predict_proba(X), atol=0.02)
+    assert np.mean(learner.predict(X) == reference.predict(X)) > 0.99
+
+
+def test_simulation_is_reproducible(blobs):
+    X, y = blobs
+    runs = [PRepALLearner(budget=150, random_state=s).fit(X, y).labeled_indices_ for s in (1, 1, 2)]
+    assert np.array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+def test_uncertainty_beats_random_on_a_hard_boundary():
+    X, y = make_classification(
+        n_samples=3000, n_features=20, n_informative=5, class_sep=0.6, flip_y=0.0, random_state=3
+    )
+    X_test, y_test = X[2000:], y[2000:]
+    scores = {}
+    for strategy in ("random", "margin"):
+        accuracy = []
+        for seed in range(3):
+            learner = PRepALLearner(
+                query_strategy=strategy, batch_size=20, initial_size=20, budget=200, random_state=seed
+            ).fit(X[:2000], y[:2000])
+            accuracy.append(learner.score(X_test, y_test))
+        scores[strategy] = np.mean(accuracy)
+    assert scores["margin"] > scores["random"]
+
+
+def test_budget_none_runs_until_the_pool_is_empty(blobs):
+    X, y = blobs
+    learner = PRepALLearner(batch_size=100, initial_size=50, random_state=0).fit(X[:300], y[:300])
+    assert learner.labeled_indices_.size == 300 and learner.stop_reason_ == "the pool is empty"
+    assert learner.query().size == 0
+
+
+def test_eval_set_scores_each_round_and_history_makes_a_frame(blobs):
+    pd = pytest.importorskip("pandas")
+    X, y = blobs
+    learner = PRepALLearner(budget=150, random_state=0).fit(X[:600], y[:600], eval_set=(X[600:], y[600:]))
+    frame = pd.DataFrame(learner.history_)
+    assert list(frame["n_labeled"]) == [50, 100, 150]
+    assert frame["score"].between(0, 1).all()
+    assert frame["score"].iloc[-1] == pytest.approx(learner.score(X[600:], y[600:]))
+    assert (frame["fit_seconds"] >= 0).all() and (frame["query_seconds"] >= 0).all()
+
+
+def test_the_pool_is_a_view_not_a_copy(blobs):
+    X, y = blobs
+    learner = PRepALLearner(budget=100, random_state=0).fit(X, y)
+    pool = learner._pool
+    assert np.shares_memory(pool.pool(), pool.X) and np.shares_memory(pool.labeled()[0], pool.X)
+    assert np.array_equal(pool.X, X[pool.rows])  # rows moved, never changed
+    assert not np.shares_memory(pool.X, X)  # the user's X is never reordered
+
+
+@pytest.mark.parametrize("head", [LogisticRegression(max_iter=500), DummyClassifier()])
+def test_any_classifier_is_a_head(blobs, head):
+    X, y = blobs
+    learner = PRepALLearner(head, query_strategy="random", budget=120, random_state=0).fit(X, y)
+    assert learner.predict(X).shape == y.shape
+
+
+def test_warm_start_is_used_between_rounds(blobs):
+    X, y = blobs
+    learner = PRepALLearner(budget=150, random_state=0).fit(X, y)
+    assert learner.estimator_.warm_start is True
+    assert PRepALLearner().get_params()["estimator"] is None  # the user's head is never touched
+
+
+# -- strategies as given -----------------------------------------------------------------------
+
+
+def test_modal_functions_and_callables_drive_the_loop(blobs):
+    from modAL.uncertainty import entropy_sampling
+
+    X, y = blobs
+    ours = PRepALLearner(query_strategy="entropy", budget=150, random_state=0).fit(X, y)
+    modal = PRepALLearner(query_strategy=entropy_sampling, budget=150, random_state=0).fit(X, y)
+    assert np.array_equal(ours.labeled_indices_, modal.labeled_indices_)
+
+    calls = []
+
+    def first_rows(estimator, X_pool, n):
+        calls.append(len(X_pool))
+        return np.arange(n)
+
+    PRepALLearner(query_strategy=first_rows, budget=150, random_state=0).fit(X, y)
+    assert calls == [750, 700]
+    obj = PRepALLearner(query_strategy=EntropySampling(random_tie_break=True), budget=100).fit(X, y)
+    assert obj.labeled_indices_.size == 100
+
+
+# -- interactive labeling ----------------------------------------------------------------------
+
+
+def test_query_teach_round_trip(blobs):
+    X, y = blobs
+    partial = np.full(len(y), -1)
+    partial[:40] = y[:40]
+    learner = PRepALLearner(batch_size=25, random_state=0).fit(X, partial)
+    assert np.array_equal(learner.labeled_indices_, np.arange(40))
+    picked = learner.query()
+    assert picked.dtype.kind == "i" and picked.shape == (25,) and picked.min() >= 40
+    learner.teach(picked, y[picked])
+    assert np.array_equal(learner.labeled_indices_, np.concatenate([np.arange(40), picked]))
+    record = learner.history_[-1]
+    assert record["n_labeled"] == 65 and np.array_equal(record["queried"], picked)
+    assert record["strategy"] == "margin"
+    assert learner.query(3).shape == (3,) and not np.isin(learner.query(10), learner.labeled_indices_).any()
+
+
+def test_relabeling_replaces_the_label(blobs):
+    X, y = blobs
+    partial = np.where(np.arange(len(y)) < 60, y, -1)
+    learner = PRepALLearner(random_state=0).fit(X, partial)
+    learner.teach([0], [(y[0] + 1) % 4])
+    assert learner.labeled_indices_.size == 60
+    assert learner._pool.labeled()[1][learner._pool.position[0] - learner._pool.n_pool] == (y[0] + 1) % 4
+
+
+def test_cold_start_and_one_class_start_still_query():
+    X, _ = make_blobs(n_samples=200, centers=2, n_features=5, random_state=1)
+    texts_labels = np.full(200, None, dtype=object)
+    learner = PRepALLearner(batch_size=5, missing_label=None, random_state=0).fit(X, texts_labels)
+    with pytest.raises(NotFittedError, match="no labels yet"):
+        learner.predict(X)
+    first = learner.query()
+    learner.teach(first, ["spam"] * 5)  # one class only
+    assert list(learner.predict(X[:3])) == ["spam"] * 3
+    second = learner.query()
+    assert second.shape == (5,) and not np.isin(second, first).any()
+    learner.teach(second, ["ham", "spam", "ham", "ham", "spam"])
+    assert list(learner.classes_) == ["ham", "spam"]
+    assert isinstance(learner.estimator_, LogisticRegression)
+    assert learner.history_[-1]["strategy"] == "random"  # the query that led here
+
+
+def test_string_labels_longer_than_the_first_ones_are_kept():
+    X, _ = make_blobs(n_samples=50, centers=2, n_features=3, random_state=0)
+    y = np.array(["a", "b"] * 5 + [""] * 40)
+    learner = PRepALLearner(missing_label="", random_state=0).fit(X, y)
+    learner.teach([20], ["a much longer label"])
+    assert "a much longer label" in learner.classes_
+
+
+@pytest.mark.parametrize(
+    "indices, labels, message",
+    [
+        ([1000], [0], "out of range"),
+        ([-1], [0], "out of range"),
+        ([60.0], [0], "integer row numbers"),
+        ([60, 60], [0, 1], "repeat"),
+        ([60, 61], [0], "2 indices but 1 labels"),
+        ([60], [-1], "missing_label"),
+        ([60], ["cat"], "same type"),
+    ],
+)
+def test_rejected_teach_changes_nothing(blobs, indices, labels, message):
+    X, y = blobs
+    partial = np.where(np.arange(len(y)) < 60, y, -1)
+    learner = PRepALLearner(random_state=0).fit(X, partial)
+    before = pickle.dumps((learner.labeled_indices_, learner._pool.y, learner.history_))
+    with pytest.raises(InvalidInputError, match=message):
+        learner.teach(indices, labels)
+    assert pickle.dumps((learner.labeled_indices_, learner._pool.y, learner.history_)) == before
+
+
+# -- bad input --------------------------------------------------------------------------------
+
+
+def test_bad_input_is_a_clear_error(blobs):
+    X, y = blobs
+    with pytest.raises(InvalidInputError, match="800 rows but y has 799"):
+        PRepALLearner().fit(X, y[:-1])
+    bad = X.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        PRepALLearner().fit(bad, y)
+    with pytest.raises(InvalidInputError, match="Did you mean 'entropy'"):
+        PRepALLearner(query_strategy="entropi").fit(X, y)
+    with pytest.raises(InvalidInputError, match="budget=20 is below initial_size=50"):
+        PRepALLearner(budget=20).fit(X, y)
+    with pytest.raises(InvalidInputError, match="FrozenLLMTransformer"):
+        PRepALLearner().fit(["a text", "another"], [0, 1])
+    with pytest.raises(InvalidInputError, match="positive integer"):
+        PRepALLearner(budget=60).fit(X, y).query(0)
+    with pytest.raises(NotFittedError):
+        PRepALLearner().query()
+
+
+def test_vector_strategy_on_texts_says_what_to_do():
+    from skprepal.strategies import FunctionStrategy
+
+    head = DummyClassifier()
+    learner = PRepALLearner(head, query_strategy=FunctionStrategy(lambda e, X, n: [0]))
+    assert learner.get_params()["estimator"] is head
+
+
+# -- composition ------------------------------------------------------------------------------
+
+
+def test_pipeline_on_raw_texts_and_grid_search_over_strategies(tiny_bert, tmp_path):
+    rng = np.random.RandomState(0)
+    words = {0: "refund invoice charge", 1: "login password account", 2: "crash error bug"}
+    y = rng.randint(0, 3, size=120)
+    texts = [f"{words[c]} {rng.choice(['the', 'a', 'very', 'not'])} {i}" for i, c in enumerate(y)]
+    pipe = Pipeline(
+        [
+            ("embed", FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu")),
+            ("al", PRepALLearner(batch_size=10, initial_size=10, budget=40, random_state=0)),
+        ]
+    )
+    pipe.fit(texts, y)
+    assert pipe[-1].labeled_indices_.size == 40
+    assert pipe.predict(texts[:5]).shape == (5,)
+    search = GridSearchCV(pipe, {"al__query_strategy": ["random", "entropy", "margin"]}, cv=2)
+    search.fit(texts, y)
+    assert set(search.cv_results_["param_al__query_strategy"]) == {"random", "entropy", "margin"}
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    search = GridSearchCV(pipe, {"al__estimator__C": [0.1, 10.0]}, cv=2).fit(texts, y)
+    assert search.best_params_["al__estimator__C"] in (0.1, 10.0)
+
+
+def test_clone_and_pickle_mid_session(blobs):
+    X, y = blobs
+    partial = np.where(np.arange(len(y)) < 50, y, -1)
+    learner = PRepALLearner(batch_size=10, query_strategy="entropy", random_state=0).fit(X, partial)
+    learner.teach(learner.query(), y[learner.query()])
+    restored = pickle.loads(pickle.dumps(learner))
+    for session in (learner, restored):
+        picked = session.query()
+        session.teach(picked, y[picked])
+    assert np.array_equal(restored.labeled_indices_, learner.labeled_indices_)
+    np.testing.assert_array_equal(restored.predict_proba(X), learner.predict_proba(X))
+    fresh = clone(learner)
+    assert not hasattr(fresh, "history_") and fresh.get_params() == learner.get_params()
