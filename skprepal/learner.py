@@ -218,6 +218,9 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
                 "counts every label, the initial ones included. Raise budget or lower initial_size."
             )
         self._rng = check_random_state(self.random_state)
+        # The stopping criterion draws from its own stream, so that adding one does not change
+        # which rows the strategies pick.
+        self._stopping_rng = np.random.RandomState(self._rng.randint(np.iinfo(np.int32).max))
         self._query_strategy = resolve_strategy(self.query_strategy)
         self._initial_strategy = resolve_strategy(self.initial_strategy)
         self._eval_set = eval_set
@@ -258,7 +261,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
                 X,
                 labeled_mask=self._pool.labeled_mask(),
                 n_labeled=self._pool.n_labeled,
-                random_state=self._rng,
+                random_state=self._stopping_rng,
             ):
                 self.stop_reason_ = getattr(self.stopping_, "reason_", None) or "stopping criterion"
                 break

@@ -278,3 +278,25 @@ def test_clone_and_pickle_mid_session(blobs):
     np.testing.assert_array_equal(restored.predict_proba(X), learner.predict_proba(X))
     fresh = clone(learner)
     assert not hasattr(fresh, "history_") and fresh.get_params() == learner.get_params()
+
+
+# -- stopping ---------------------------------------------------------------------------------
+
+
+def test_stopping_criteria_end_the_simulation(blobs):
+    from skprepal.stopping import AnyOf, MaxLabels, StabilizingPredictions
+
+    X, y = blobs
+    capped = PRepALLearner(stopping=MaxLabels(max_labels=120), batch_size=20, random_state=0).fit(X, y)
+    assert capped.labeled_indices_.size == 130  # stops at the first check at or past 120
+    assert "120" in capped.stop_reason_
+    stable = StabilizingPredictions(stop_set_size=400, window=2, threshold=0.98)
+    learner = PRepALLearner(stopping=stable, batch_size=20, random_state=0).fit(X, y)
+    assert learner.labeled_indices_.size < len(y)
+    assert "kappa" in learner.stop_reason_.lower()
+    assert not hasattr(stable, "stop_set_") and hasattr(learner.stopping_, "reason_")
+    # The criterion's draws do not change what the strategy picks.
+    either = AnyOf([MaxLabels(max_labels=10_000)])
+    with_stop = PRepALLearner(stopping=either, budget=150, random_state=0).fit(X, y)
+    without = PRepALLearner(budget=150, random_state=0).fit(X, y)
+    assert np.array_equal(with_stop.labeled_indices_, without.labeled_indices_)

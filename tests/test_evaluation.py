@@ -1,0 +1,214 @@
+"""Learning curves from acquisition orders, overlap between orders, plots and summary tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+
+from skprepal.evaluation import (
+    acquisition_overlap,
+    format_mean_std,
+    learning_curve_from_order,
+    plot_learning_curves,
+    summarize_curves,
+)
+from skprepal.exceptions import InvalidInputError
+
+
+@pytest.fixture(scope="module")
+def problem():
+    """Two Gaussian blobs; the order lists class 0 first for 5 rows, then alternates."""
+    rng = np.random.RandomState(0)
+    n = 400
+    y = rng.randint(0, 2, size=n)
+    X = rng.normal(size=(n, 5)) + 1.2 * y[:, None]
+    X_test, y_test = X[300:], y[300:]
+    X, y = X[:300], y[:300]
+    zeros, ones = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
+    order = np.concatenate([zeros[:5], np.ravel(np.column_stack([ones[:100], zeros[5:105]]))])
+    return X, y, order, X_test, y_test
+
+
+class CountingClassifier(ClassifierMixin, BaseEstimator):
+    """Logs how many rows each fit saw, in a class attribute that every clone shares."""
+
+    fit_sizes: list[int] = []
+
+    def fit(self, X, y):
+        self.fit_sizes.append(len(y))
+        self.classes_ = np.unique(y)
+        self.majority_ = self.classes_[0]
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.majority_)
+
+
+def test_scores_rise_with_budget(problem):
+    X, y, order, X_test, y_test = problem
+    budgets = [6, 10, 40, 200]
+    curve = learning_curve_from_order(LogisticRegression(), X, y, order, budgets, X_test, y_test)
+    assert set(curve) == {"budget", "score", "fit_seconds", "majority_fallback"}
+    np.testing.assert_array_equal(curve["budget"], budgets)
+    assert curve["score"].shape == curve["fit_seconds"].shape == (4,)
+    assert np.all(curve["fit_seconds"] >= 0)
+    assert curve["score"][-1] > 0.85
+    assert curve["score"][-1] >= curve["score"][0]
+    assert not curve["majority_fallback"].any()
+
+
+def test_one_fit_per_budget_on_the_order_prefix(problem):
+    X, y, order, X_test, y_test = problem
+    CountingClassifier.fit_sizes.clear()
+    budgets = [8, 20, 50]
+    learning_curve_from_order(CountingClassifier(), X, y, order, budgets, X_test, y_test)
+    assert CountingClassifier.fit_sizes == budgets
+
+
+def test_single_class_prefix_scores_the_majority_guess(problem):
+    X, y, order, X_test, y_test = problem
+    curve = learning_curve_from_order(
+        LogisticRegression(), X, y, order, [1, 5, 6], X_test, y_test
+    )
+    np.testing.assert_array_equal(curve["majority_fallback"], [True, True, False])
+    majority_accuracy = np.mean(y_test == 0)
+    np.testing.assert_allclose(curve["score"][:2], majority_accuracy)
+
+
+def test_scoring_and_n_jobs_give_the_same_curve(problem):
+    X, y, order, X_test, y_test = problem
+    args = (LogisticRegression(), X, y, order, [10, 30], X_test, y_test)
+    serial = learning_curve_from_order(*args, scoring="accuracy")
+    parallel = learning_curve_from_order(*args, scoring="accuracy", n_jobs=2)
+    default = learning_curve_from_order(*args)
+    np.testing.assert_allclose(serial["score"], parallel["score"])
+    np.testing.assert_allclose(serial["score"], default["score"])
+    f1 = learning_curve_from_order(*args, scoring="f1_macro")
+    assert f1["score"].shape == (2,)
+
+
+def test_text_rows_from_a_list():
+    texts = ["good", "bad", "great", "awful", "fine", "poor"] * 3
+    y = np.array([1, 0, 1, 0, 1, 0] * 3)
+    seen = []
+
+    class TextHead(CountingClassifier):
+        def fit(self, X, y):
+            seen.append(list(X))
+            return super().fit(X, y)
+
+    curve = learning_curve_from_order(TextHead(), texts, y, [0, 1, 2], [3], texts, y)
+    assert seen == [["good", "bad", "great"]]
+    assert curve["score"].shape == (1,)
+
+
+@pytest.mark.parametrize(
+    "budgets, order, match",
+    [
+        ([10, 301], None, r"budget 301 is larger than the order's length \(300\)"),
+        ([0, 5], None, r"budgets must be >= 1"),
+        ([2.5], None, r"budgets must be a non-empty 1-D array of ints"),
+        ([2], [0, 0, 1], r"lists the same row more than once"),
+        ([2], [0, 1, 300], r"X has 300 rows"),
+    ],
+)
+def test_bad_budgets_and_orders_raise(problem, budgets, order, match):
+    X, y, _, X_test, y_test = problem
+    order = np.arange(300) if order is None else order
+    with pytest.raises(InvalidInputError, match=match):
+        learning_curve_from_order(LogisticRegression(), X, y, order, budgets, X_test, y_test)
+
+
+# -- overlap ------------------------------------------------------------------------------------
+
+
+def test_overlap_identical_disjoint_and_partial():
+    a = np.arange(10)
+    np.testing.assert_array_equal(acquisition_overlap(a, a, [1, 5, 10]), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(acquisition_overlap(a, a + 10, [1, 5, 10]), [0.0, 0.0, 0.0])
+    # First 3: {0, 1, 2} vs {2, 9, 1}: intersection 2, union 4.
+    assert acquisition_overlap(a, [2, 9, 1, 0], [3])[0] == pytest.approx(0.5)
+    # Same rows in another order: 1 once the prefixes hold the same set.
+    np.testing.assert_allclose(acquisition_overlap([0, 1, 2], [2, 1, 0], [1, 2, 3]), [0, 1 / 3, 1])
+
+
+def test_overlap_budget_beyond_the_shorter_order_raises():
+    with pytest.raises(InvalidInputError, match="shorter order"):
+        acquisition_overlap([0, 1, 2], [0, 1], [3])
+
+
+# -- summaries and plots ------------------------------------------------------------------------
+
+
+CURVES = {
+    "random": np.array([[0.50, 0.60, 0.70], [0.52, 0.66, 0.71], [0.49, 0.61, 0.74]]),
+    "margin": np.array([0.55, 0.70, 0.80]),  # a single seed
+}
+BUDGETS = [10, 20, 40]
+
+
+def test_summarize_matches_numpy():
+    rows = summarize_curves(CURVES, BUDGETS)
+    assert len(rows) == 6
+    assert set(rows[0]) == {"name", "budget", "mean", "std", "n_seeds"}
+    random_rows = [r for r in rows if r["name"] == "random"]
+    np.testing.assert_allclose([r["mean"] for r in random_rows], CURVES["random"].mean(axis=0))
+    np.testing.assert_allclose([r["std"] for r in random_rows], CURVES["random"].std(axis=0))
+    assert [r["budget"] for r in random_rows] == BUDGETS
+    assert {r["n_seeds"] for r in rows} == {1, 3}
+    assert [r["std"] for r in rows if r["name"] == "margin"] == [0.0, 0.0, 0.0]
+    assert format_mean_std(0.5, 0.25, digits=2) == "0.50 ± 0.25"
+
+
+@pytest.mark.parametrize(
+    "curves, budgets, match",
+    [
+        ({}, BUDGETS, "non-empty dict"),
+        ({"a": [1.0, 2.0], "b": [1.0, 2.0, 3.0]}, None, "different numbers of budgets"),
+        ({"a": [1.0, 2.0]}, BUDGETS, "one budget per column"),
+        ({"a": np.zeros((2, 2, 2))}, None, r"expected \(n_seeds, n_budgets\)"),
+    ],
+)
+def test_bad_curves_raise(curves, budgets, match):
+    with pytest.raises(InvalidInputError, match=match):
+        summarize_curves(curves, budgets if budgets is not None else [1, 2])
+
+
+def test_plot_draws_one_line_and_band_per_name(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    ax = plot_learning_curves(CURVES, BUDGETS, title="AG News", ylabel="macro F1")
+    try:
+        assert len(ax.lines) == 2
+        bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        assert len(bands) == 2
+        np.testing.assert_allclose(ax.lines[0].get_xdata(), BUDGETS)
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), CURVES["random"].mean(axis=0))
+        assert ax.get_title() == "AG News" and ax.get_ylabel() == "macro F1"
+        assert ax.get_xlabel() == "number of labels"
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels == ["random (n=3)", "margin (n=1)"]
+        path = tmp_path / "curves.png"
+        ax.figure.savefig(path)
+        assert path.stat().st_size > 0
+    finally:
+        plt.close(ax.figure)
+
+
+def test_plot_on_given_axes_without_budgets():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    try:
+        out = plot_learning_curves({"random": [0.1, 0.2]}, ax=ax)
+        assert out is ax and ax.get_xlabel() == "round"
+        np.testing.assert_array_equal(ax.lines[0].get_xdata(), [0, 1])
+    finally:
+        plt.close(fig)
