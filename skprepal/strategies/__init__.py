@@ -5,14 +5,24 @@ Every strategy is a callable ``f(estimator, X_pool, n, **context) -> indices``. 
 """
 
 from skprepal.strategies._base import QueryStrategy, ScoreStrategy, top_n
+from skprepal.strategies._bayesian import BALD
 from skprepal.strategies._callable import FunctionStrategy, ModALStrategy
+from skprepal.strategies._contrastive import ContrastiveAL
+from skprepal.strategies._discriminative import DiscriminativeAL
+from skprepal.strategies._diversity import BADGE, CoreSet, KMeansSampling
 from skprepal.strategies._random import RandomSampling
 from skprepal.strategies._registry import available_strategies, register_strategy, resolve_strategy
 from skprepal.strategies._uncertainty import EntropySampling, LeastConfidence, MarginSampling
 
 __all__ = [
+    "BADGE",
+    "BALD",
+    "ContrastiveAL",
+    "CoreSet",
+    "DiscriminativeAL",
     "EntropySampling",
     "FunctionStrategy",
+    "KMeansSampling",
     "LeastConfidence",
     "MarginSampling",
     "ModALStrategy",

@@ -26,7 +26,7 @@ def register_strategy(name: str, *aliases: str) -> Callable[[type], type]:
     --------
     >>> from skprepal.strategies import available_strategies
     >>> available_strategies()["margin"]
-    ['breaking_ties']
+    ['breaking_ties', 'smallest_margin']
     """
 
     def decorate(cls: type[QueryStrategy]) -> type[QueryStrategy]:

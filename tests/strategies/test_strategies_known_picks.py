@@ -1,0 +1,340 @@
+"""Every strategy on a small constructed case where the right pick is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
+
+from skprepal.exceptions import InvalidInputError
+from skprepal.strategies import (
+    BADGE,
+    BALD,
+    ContrastiveAL,
+    CoreSet,
+    DiscriminativeAL,
+    EntropySampling,
+    KMeansSampling,
+    LeastConfidence,
+    MarginSampling,
+    RandomSampling,
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny problems: BLAS/OpenMP threads only add synchronisation (slow on a busy machine)."""
+    with threadpool_limits(limits=1):
+        yield
+
+
+class FixedProba:
+    """A 'fitted classifier' whose predict_proba returns given rows (by position in X)."""
+
+    def __init__(self, proba, classes=None):
+        self.proba = np.asarray(proba, dtype=float)
+        self.classes_ = np.arange(self.proba.shape[1]) if classes is None else np.asarray(classes)
+
+    def predict_proba(self, X):
+        assert len(X) == self.proba.shape[0]
+        return self.proba
+
+
+class RuleProba:
+    """predict_proba = [1 - s, s] with s = sigmoid(scale * X[:, column])."""
+
+    classes_ = np.array([0, 1])
+
+    def __init__(self, column, scale=10.0):
+        self.column, self.scale = column, scale
+
+    def predict_proba(self, X):
+        s = 1.0 / (1.0 + np.exp(-self.scale * np.asarray(X)[:, self.column]))
+        return np.column_stack([1.0 - s, s])
+
+
+def blobs(centers, size, spread, seed=0):
+    rng = np.random.RandomState(seed)
+    centers = np.asarray(centers, dtype=float)
+    X = np.concatenate([c + spread * rng.normal(size=(size, centers.shape[1])) for c in centers])
+    return X, np.repeat(np.arange(len(centers)), size)
+
+
+# -- uncertainty and random ------------------------------------------------------------------------
+
+# Least confidence, margin and entropy each prefer a different row.
+PROBA = [
+    [0.49, 0.49, 0.02, 0.00],  # smallest margin
+    [0.40, 0.35, 0.25, 0.00],  # lowest top probability
+    [0.45, 0.20, 0.20, 0.15],  # highest entropy
+    [0.97, 0.01, 0.01, 0.01],  # confident
+]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [(LeastConfidence(), [1, 2, 0, 3]), (MarginSampling(), [0, 1, 2, 3]),
+     (EntropySampling(), [2, 1, 0, 3])],
+)
+def test_uncertainty_picks(strategy, expected):
+    picks = strategy(FixedProba(PROBA), np.zeros((4, 2)), 4)
+    assert picks.tolist() == expected
+    assert strategy(FixedProba(PROBA), np.zeros((4, 2)), 1).tolist() == expected[:1]
+
+
+def test_margin_orders_like_entropy_for_two_classes():
+    p = np.random.RandomState(0).uniform(size=500)
+    clf = FixedProba(np.column_stack([p, 1 - p]))
+    X = np.zeros((500, 1))
+    np.testing.assert_array_equal(MarginSampling()(clf, X, 500), EntropySampling()(clf, X, 500))
+
+
+def test_random_is_the_seeded_permutation():
+    X = np.zeros((10, 2))
+    picks = RandomSampling()(None, X, 3, random_state=np.random.RandomState(0))
+    np.testing.assert_array_equal(picks, np.random.RandomState(0).choice(10, 3, replace=False))
+    assert sorted(RandomSampling()(None, X, 10, random_state=1).tolist()) == list(range(10))
+
+
+# -- BALD ------------------------------------------------------------------------------------------
+
+
+class MCSamples:
+    """A head with predict_proba_samples: fixed samples, and a record of how it was called."""
+
+    classes_ = np.array([0, 1])
+
+    def __init__(self, samples):
+        self.samples = np.asarray(samples, dtype=float)
+        self.calls = []
+
+    def predict_proba(self, X):
+        return self.samples.mean(axis=0)
+
+    def predict_proba_samples(self, X, n_samples, random_state=None):
+        self.calls.append((n_samples, random_state))
+        return self.samples[:n_samples]
+
+
+def test_bald_mc_picks_the_one_row_samples_disagree_on():
+    agree_unsure, agree_sure = [0.5, 0.5], [0.9, 0.1]
+    samples = []
+    for t in range(6):
+        disagree = [1.0, 0.0] if t % 2 else [0.0, 1.0]
+        samples.append([agree_unsure, agree_sure, disagree, agree_sure])
+    head = MCSamples(samples)
+    rng = np.random.RandomState(0)
+    picks = BALD(n_samples=6)(head, np.zeros((4, 2)), 1, random_state=rng)
+    assert picks.tolist() == [2]
+    assert head.calls == [(6, rng)]
+    # Entropy cannot tell the aleatoric row 0 from the disagreement row 2; BALD scores it 0.
+    assert EntropySampling()(head, np.zeros((4, 2)), 1).tolist() == [0]
+    scores = BALD(n_samples=6).score(head, np.zeros((4, 2)), random_state=rng)
+    np.testing.assert_allclose(scores, [0.0, 0.0, np.log(2), 0.0], atol=1e-12)
+
+
+def test_bald_mc_checks_the_shape():
+    head = MCSamples(np.full((3, 5, 2), 0.5))
+    with pytest.raises(InvalidInputError, match="predict_proba_samples"):
+        BALD(n_samples=3)(head, np.zeros((4, 2)), 1)
+
+
+def test_bald_bootstrap_committee_picks_the_boundary():
+    X_labeled = np.r_[np.linspace(-3, -0.5, 6), np.linspace(0.5, 3, 6)][:, None]
+    y_labeled = np.repeat([0, 1], 6)
+    clf = LogisticRegression().fit(X_labeled, y_labeled)
+    X_pool = np.array([[-10.0], [-5.0], [0.05], [5.0], [10.0]])
+    picks = BALD(n_members=8)(
+        clf, X_pool, 1, X_labeled=X_labeled, y_labeled=y_labeled, classes=clf.classes_,
+        random_state=np.random.RandomState(0),
+    )
+    assert picks.tolist() == [2]
+
+
+def test_bald_bootstrap_aligns_missing_classes():
+    rng = np.random.RandomState(0)
+    X_labeled = np.r_[rng.normal(size=(10, 2)), rng.normal(size=(10, 2)) + 4, [[8.0, -8.0]]]
+    y_labeled = np.r_[np.zeros(10), np.ones(10), [2]].astype(int).astype(str)
+    clf = LogisticRegression().fit(X_labeled, y_labeled)
+    X_pool = rng.normal(size=(7, 2)) * 3
+    samples = BALD(n_members=20)._committee_samples(
+        clf, X_pool, np.random.RandomState(0),
+        {"X_labeled": X_labeled, "y_labeled": y_labeled, "classes": clf.classes_},
+    )
+    assert samples.shape == (20, 7, 3)
+    np.testing.assert_allclose(samples.sum(axis=2), 1.0)
+    missing = (samples[:, :, 2] == 0).all(axis=1)
+    assert missing.any() and not missing.all()
+
+
+def test_bald_bootstrap_falls_back_to_stratified_resampling():
+    class ZeroDraws(np.random.RandomState):
+        def randint(self, *args, **kwargs):
+            return np.zeros(kwargs.get("size", args[-1]), dtype=int)
+
+    y = np.r_[np.zeros(30, dtype=int), [1, 1]]
+    rows = BALD._bootstrap(y, np.unique(y), ZeroDraws(0))
+    assert rows.shape == y.shape
+    assert np.bincount(y[rows]).tolist() == [30, 2]
+
+
+def test_bald_bootstrap_needs_labeled_rows_of_two_classes():
+    clf = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    with pytest.raises(InvalidInputError, match="X_labeled and y_labeled"):
+        BALD()(clf, np.zeros((3, 1)), 1)
+    with pytest.raises(InvalidInputError, match="two classes"):
+        BALD()(clf, np.zeros((3, 1)), 1, X_labeled=np.zeros((2, 1)), y_labeled=[1, 1])
+
+
+# -- diversity -------------------------------------------------------------------------------------
+
+
+def test_coreset_picks_the_far_outlier_first():
+    X_labeled, _ = blobs([[0, 0]], 10, 0.5)
+    X_near, _ = blobs([[0, 0]], 30, 0.5, seed=1)
+    X_pool = np.r_[X_near[:17], [[12.0, 12.0]], X_near[17:]]
+    assert CoreSet()(None, X_pool, 1, X_labeled=X_labeled).tolist() == [17]
+
+
+@pytest.mark.parametrize("with_labeled", [True, False])
+def test_coreset_covers_each_far_cluster(with_labeled):
+    X_pool, cluster = blobs([[0, 0], [20, 0], [0, 20], [-20, -20]], 15, 0.3)
+    context = {"X_labeled": blobs([[0, 0]], 5, 0.3, seed=3)[0]} if with_labeled else {}
+    picks = CoreSet()(None, X_pool, 4 if not with_labeled else 3, random_state=0, **context)
+    expected = {0, 1, 2, 3} if not with_labeled else {1, 2, 3}
+    assert set(cluster[picks].tolist()) == expected
+
+
+def test_coreset_ignores_duplicates_of_picked_rows():
+    X_pool = np.r_[np.zeros((5, 2)), np.ones((5, 2))]
+    picks = CoreSet()(None, X_pool, 10, X_labeled=np.zeros((1, 2)))
+    assert sorted(picks.tolist()) == list(range(10))
+    assert picks[0] >= 5
+
+
+def test_kmeans_picks_one_row_per_blob_nearest_its_centre():
+    rng = np.random.RandomState(0)
+    offsets = rng.normal(size=(10, 3)) * 0.3
+    offsets = np.r_[offsets, -offsets, np.zeros((1, 3))]  # symmetric: the blob's mean is a row
+    centres = np.array([[0, 0, 0], [10, 0, 0], [0, 10, 0], [0, 0, 10]], dtype=float)
+    X_pool = np.concatenate([c + offsets for c in centres])
+    for seed in range(3):
+        picks = KMeansSampling()(None, X_pool, 4, random_state=seed)
+        assert sorted(picks.tolist()) == [20, 41, 62, 83]
+
+
+def test_kmeans_minibatch_above_threshold():
+    X_pool, cluster = blobs([[0, 0], [30, 0], [0, 30]], 40, 0.5)
+    picks = KMeansSampling(minibatch_threshold=10)(None, X_pool, 3, random_state=0)
+    assert sorted(cluster[picks].tolist()) == [0, 1, 2]
+
+
+def test_kmeans_with_fewer_distinct_rows_than_picks():
+    X_pool = np.r_[np.zeros((6, 2)), np.ones((6, 2))]
+    picks = KMeansSampling()(None, X_pool, 5, random_state=0)
+    assert len(set(picks.tolist())) == 5
+    assert {0, 1} <= set((picks >= 6).astype(int).tolist())
+
+
+def test_badge_picks_one_row_per_direction_of_uncertain_rows():
+    X_pool, cluster = blobs([[5, 0, 0], [-5, 0, 0], [0, 5, 0], [0, 0, 5]], 25, 0.01)
+    clf = FixedProba(np.tile([0.5, 0.5], (100, 1)))
+    for seed in range(5):
+        picks = BADGE()(clf, X_pool, 4, random_state=np.random.RandomState(seed))
+        assert sorted(cluster[picks].tolist()) == [0, 1, 2, 3]
+
+
+def test_badge_skips_confident_rows():
+    X_pool, cluster = blobs([[5, 0], [0, 5], [50, 50]], 10, 0.01)
+    proba = np.where(cluster[:, None] == 2, [1.0, 0.0], [0.5, 0.5])
+    picks = BADGE()(FixedProba(proba), X_pool, 2, random_state=0)
+    assert sorted(cluster[picks].tolist()) == [0, 1]
+
+
+def test_badge_uses_the_hidden_representation():
+    X_pool, cluster = blobs([[5, 0], [-5, 0], [0, 5]], 10, 0.01)
+
+    class Head(FixedProba):
+        def hidden_representation(self, X):
+            self.called = True
+            return np.asarray(X)[:, 1:]  # blobs 0 and 1 collapse onto the origin
+
+    head = Head(np.tile([0.3, 0.7], (30, 1)))
+    picks = BADGE()(head, X_pool, 1, random_state=0)
+    assert head.called and cluster[picks].tolist() == [2]
+
+
+def test_badge_on_a_logistic_regression():
+    X, y = blobs([[0, 0, 0], [4, 0, 0], [0, 4, 0]], 30, 1.0)
+    clf = LogisticRegression().fit(X, y)
+    picks = BADGE()(clf, X, 10, random_state=0)
+    assert len(set(picks.tolist())) == 10
+
+
+# -- discriminative and contrastive ----------------------------------------------------------------
+
+
+def test_dal_picks_the_region_without_labeled_rows():
+    X_labeled, _ = blobs([[0, 0]], 50, 1.0)
+    X_pool = np.r_[blobs([[0, 0]], 60, 1.0, seed=1)[0], blobs([[6, 6]], 8, 0.5, seed=2)[0]]
+    picks = DiscriminativeAL(n_subqueries=1)(None, X_pool, 8, X_labeled=X_labeled, random_state=0)
+    assert sorted(picks.tolist()) == list(range(60, 68))
+    # In sub-rounds, the rows picked first count as labeled, so later picks spread out.
+    picks = DiscriminativeAL(n_subqueries=4)(None, X_pool, 8, X_labeled=X_labeled, random_state=0)
+    assert set(picks[:2].tolist()) <= set(range(60, 68))
+
+
+def test_dal_without_labeled_rows_and_a_custom_discriminator():
+    X_pool, _ = blobs([[0, 0], [5, 5]], 20, 1.0)
+    dal = DiscriminativeAL(discriminator=LogisticRegression(C=0.1), n_subqueries=3)
+    picks = dal(None, X_pool, 6, random_state=0)
+    assert len(set(picks.tolist())) == 6
+    np.testing.assert_array_equal(picks, dal(None, X_pool, 6, random_state=0))
+
+
+def test_cal_picks_the_row_predicted_unlike_its_labeled_neighbours():
+    rng = np.random.RandomState(0)
+    near = rng.normal(size=(20, 2)) * 0.3
+    X_labeled = np.r_[np.c_[near, -np.ones(20)], np.c_[near + 10, np.ones(20)]]
+    X_pool = np.r_[
+        np.c_[rng.normal(size=(5, 2)) * 0.3, -np.ones(5)],  # agree: class 0 among class 0
+        np.c_[rng.normal(size=(5, 2)) * 0.3 + 10, np.ones(5)],  # agree: class 1 among class 1
+        [[0.1, 0.0, 0.0]],  # unsure among class 0: entropy's pick
+        [[0.0, 0.1, 1.0]],  # class 1 among class 0: the contrastive pick
+    ]
+    head = RuleProba(column=2)
+    assert ContrastiveAL(n_neighbors=5)(head, X_pool, 1, X_labeled=X_labeled).tolist() == [11]
+    assert EntropySampling()(head, X_pool, 1).tolist() == [10]
+
+
+def test_cal_needs_labeled_rows():
+    with pytest.raises(InvalidInputError, match="needs X_labeled"):
+        ContrastiveAL()(RuleProba(0), np.zeros((3, 2)), 1)
+    with pytest.raises(InvalidInputError, match="needs X_labeled"):
+        ContrastiveAL()(RuleProba(0), np.zeros((3, 2)), 1, X_labeled=np.zeros((0, 2)))
+
+
+# -- sparse vectors --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [CoreSet(), KMeansSampling(), BADGE(), DiscriminativeAL(), ContrastiveAL(n_neighbors=3)],
+    ids=lambda s: type(s).__name__,
+)
+def test_sparse_vectors_give_the_dense_picks(strategy):
+    X, y = blobs([[0, 0, 0, 1], [3, 0, 0, 1], [0, 3, 0, 1]], 20, 0.5)
+    X[np.abs(X) < 0.3] = 0.0
+    clf = LogisticRegression().fit(X[:30], y[:30])
+    context = {"X_labeled": X[:30], "y_labeled": y[:30], "classes": clf.classes_}
+    dense = strategy(clf, X[30:], 6, random_state=np.random.RandomState(0), **context)
+    sparse_context = {**context, "X_labeled": sp.csr_matrix(X[:30])}
+    sparse = strategy(
+        clf, sp.csr_matrix(X[30:]), 6, random_state=np.random.RandomState(0), **sparse_context
+    )
+    if isinstance(strategy, KMeansSampling):  # k-means on sparse input may converge elsewhere
+        assert len(set(sparse.tolist())) == 6
+    else:
+        np.testing.assert_array_equal(np.sort(dense), np.sort(sparse))
