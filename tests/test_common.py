@@ -14,8 +14,20 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils import estimator_checks as checks
 
-from skprepal import FrozenLLMTransformer
+from skprepal import FrozenLLMTransformer, PRepALLearner
 from skprepal.exceptions import InvalidInputError, NotFittedError
+
+# y = -1 is a real class in some of scikit-learn's checks, so the checked learner marks missing
+# labels with None instead of the default -1 (which test_learner.py covers).
+VECTOR_ESTIMATORS = [
+    PRepALLearner(missing_label=None, random_state=0),
+    PRepALLearner(missing_label=None, query_strategy="entropy", batch_size=5, initial_size=5, random_state=0),
+]
+
+
+@checks.parametrize_with_checks(VECTOR_ESTIMATORS)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
 
 DATA_FREE_CHECKS = [
     checks.check_estimator_cloneable,

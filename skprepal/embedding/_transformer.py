@@ -244,7 +244,8 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     # -- pickling: the loaded model stays behind and is reloaded on first use ------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
+        # A copy: on Python >= 3.11 object.__getstate__ returns the live __dict__ itself.
+        state = dict(super().__getstate__())
         state.pop("_encoder", None)
         return state
 

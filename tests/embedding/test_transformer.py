@@ -186,6 +186,7 @@ def test_pickle_and_clone_round_trip(tiny_bert, texts):
     expected = embedder.transform(texts)
     blob = pickle.dumps(embedder)
     assert len(blob) < 10_000, "the loaded model must not be pickled"
+    assert embedder._encoder is not None, "pickling must not unload the live transformer"
     restored = pickle.loads(blob)
     np.testing.assert_array_equal(restored.transform(texts), expected)
     fresh = clone(embedder)
