@@ -300,3 +300,33 @@ def test_stopping_criteria_end_the_simulation(blobs):
     with_stop = PRepALLearner(stopping=either, budget=150, random_state=0).fit(X, y)
     without = PRepALLearner(budget=150, random_state=0).fit(X, y)
     assert np.array_equal(with_stop.labeled_indices_, without.labeled_indices_)
+
+
+@pytest.mark.parametrize("strategy", ["bald", "badge", "coreset", "dal", "cal", "kmeans"])
+def test_torch_head_drives_every_family(blobs, strategy):
+    from skprepal import TorchMLPClassifier
+
+    X, y = blobs
+    head = TorchMLPClassifier(hidden_layer_sizes=(32,), max_epochs=20, random_state=0)
+    learner = PRepALLearner(
+        head, query_strategy=strategy, batch_size=20, initial_size=40, budget=100, random_state=0
+    ).fit(X, y)
+    assert learner.labeled_indices_.size == 100 and np.unique(learner.labeled_indices_).size == 100
+    assert learner.score(X, y) > 0.5
+
+
+def test_bald_uses_mc_dropout_samples_of_the_torch_head(blobs, monkeypatch):
+    from skprepal import TorchMLPClassifier
+
+    X, y = blobs
+    calls = []
+    original = TorchMLPClassifier.predict_proba_samples
+
+    def spy(self, *args, **kwargs):
+        calls.append(kwargs.get("n_samples", args[1] if len(args) > 1 else None))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TorchMLPClassifier, "predict_proba_samples", spy)
+    head = TorchMLPClassifier(hidden_layer_sizes=(32,), max_epochs=10, random_state=0)
+    PRepALLearner(head, query_strategy="bald", batch_size=20, initial_size=40, budget=80).fit(X, y)
+    assert len(calls) == 2
