@@ -41,9 +41,13 @@ def embed(texts, cache_dir):
     return X, time.perf_counter() - start
 
 
-def run(dataset, strategies, seeds, budget, cache_dir):
+def run(dataset, strategies, seeds, budget, cache_dir, min_words=0):
     name, load = LOADERS[dataset]
     train, test = load()
+    if min_words:
+        keep = np.array([len(t.split()) >= min_words for t in train.data])
+        train.data, train.target = train.data[keep], train.target[keep]
+        name = f"{name} (pool restricted to texts of ≥ {min_words} words)"
     X, seconds_train = embed(train.data, cache_dir)
     X_test, seconds_test = embed(test.data, cache_dir)
     curves, acquired = {}, {}
@@ -80,6 +84,10 @@ def main(argv=None) -> int:
     parser.add_argument("--report-at", nargs="+", type=int, default=[100, 250, 500, 1000])
     parser.add_argument("--cache-dir", default=str(HERE / ".cache"))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--min-words", type=int, default=0,
+        help="keep only training texts of at least this many words (SST-2 train holds phrases)",
+    )
     parser.add_argument("--out", default=str(RESULTS / "strategies_real.md"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -88,14 +96,15 @@ def main(argv=None) -> int:
         "# Acquisition functions on real data (PRepAL: LogisticRegression on frozen all-MiniLM-L6-v2)",
         "",
         f"Command: `python benchmarks/strategies_real.py --datasets {' '.join(args.datasets)} "
-        f"--seeds {args.seeds} --budget {args.budget}` · skprepal {skprepal.__version__} · "
+        f"--seeds {args.seeds} --budget {args.budget}"
+        f"{f' --min-words {args.min_words}' if args.min_words else ''}` · skprepal {skprepal.__version__} · "
         f"{platform.machine()}, {os.cpu_count()} cores · 50 initial random labels + 50 per round, "
         "LogisticRegression(max_iter=1000), mean ± std test accuracy over seeds.",
         "",
     ]
     for dataset in args.datasets:
         name, train, budgets, curves, acquired, sizes = run(
-            dataset, args.strategies, args.seeds, args.budget, args.cache_dir
+            dataset, args.strategies, args.seeds, args.budget, args.cache_dir, args.min_words
         )
         cols = [int(np.flatnonzero(budgets == b)[0]) for b in report_at]
         lines += [

@@ -6,18 +6,10 @@ import numpy as np
 import pytest
 from modAL.uncertainty import entropy_sampling, margin_sampling, uncertainty_sampling
 from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 
 from skprepal.strategies import available_strategies, resolve_strategy
 
 N_POOL = 40
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny problems: BLAS/OpenMP threads only add synchronisation (slow on a busy machine)."""
-    with threadpool_limits(limits=1):
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import pytest
 from modAL.uncertainty import entropy_sampling, margin_sampling, uncertainty_sampling
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 from sklearn.utils import estimator_checks as checks
 
 from skprepal.exceptions import InvalidInputError
@@ -23,13 +22,6 @@ from skprepal.strategies import (
     resolve_strategy,
 )
 from skprepal.strategies._registry import _REGISTRY
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny problems: BLAS/OpenMP threads only add synchronisation (slow on a busy machine)."""
-    with threadpool_limits(limits=1):
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 
 from skprepal.exceptions import InvalidInputError
 from skprepal.strategies import (
@@ -21,13 +20,6 @@ from skprepal.strategies import (
     MarginSampling,
     RandomSampling,
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny problems: BLAS/OpenMP threads only add synchronisation (slow on a busy machine)."""
-    with threadpool_limits(limits=1):
-        yield
 
 
 class FixedProba:
