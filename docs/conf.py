@@ -25,3 +25,15 @@ exclude_patterns = ["_build", "generated/*.examples"]
 html_theme = "pydata_sphinx_theme"
 html_title = f"skprepal {release}"
 intersphinx_mapping = {}  # offline builds: no inventories are fetched
+
+
+def _skip_metadata_request_methods(app, what, name, obj, skip, options):
+    # scikit-learn generates set_*_request methods on every estimator; their docstrings point
+    # into scikit-learn's own glossary, and they are documented there.
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return skip
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_request_methods)

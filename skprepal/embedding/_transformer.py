@@ -189,7 +189,7 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
         Returns
         -------
-        ndarray of float32, shape (n_samples, embedding_dim_)
+        ndarray of float32, shape ``(n_samples, embedding_dim_)``
             One vector per text, in input order.
         """
         check_fitted(self, "embedding_dim_")

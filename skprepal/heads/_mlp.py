@@ -296,7 +296,7 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
         The class labels, sorted; the column order of :meth:`predict_proba`.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of str of shape (n_features_in_,)
+    feature_names_in_ : ndarray of str of shape ``(n_features_in_,)``
         Column names, when ``X`` was a pandas DataFrame with string column names.
     module_ : torch.nn.Module
         The trained network, in eval mode. ``module_(x)`` returns logits of shape
@@ -519,7 +519,7 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
         """Monte-Carlo dropout: class probabilities of ``n_samples`` stochastic forward passes.
 
         Dropout stays active at inference, each pass with fresh masks, so the samples approximate
-        draws from the approximate posterior predictive [1]_; their spread measures the model's
+        draws from the approximate posterior predictive (Gal & Ghahramani, 2016); their spread measures the model's
         uncertainty (as BALD uses it). With ``dropout=0`` every sample equals
         :meth:`predict_proba`.
 
