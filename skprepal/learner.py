@@ -12,6 +12,7 @@ from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
 from sklearn.utils import assert_all_finite, check_random_state, column_or_1d, get_tags
 from sklearn.utils.metaestimators import available_if
 
@@ -346,7 +347,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()
         head = get_tags(self._base_estimator())
-        tags.input_tags.string = head.input_tags.string
+        tags.input_tags.string = self._takes_texts()
         tags.input_tags.two_d_array = head.input_tags.two_d_array
         tags.input_tags.sparse = False
         tags.input_tags.allow_nan = False
@@ -370,15 +371,19 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         return _default_head() if self.estimator is None else self.estimator
 
     def _takes_texts(self) -> bool:
-        tags = get_tags(self._base_estimator()).input_tags
-        return tags.string and not tags.two_d_array
+        head = self._base_estimator()
+        # A Pipeline's tags do not carry its first step's input type: look at that step.
+        if isinstance(head, Pipeline):
+            head = head.steps[0][1]
+        return get_tags(head).input_tags.string
 
     def _check_X(self, X: Any, *, reset: bool) -> np.ndarray:
-        if self._takes_texts():
+        texts_given = _holds_texts(X)
+        if texts_given and self._takes_texts():
             texts = check_texts(X)
             validate_data(self, X, reset=reset, skip_check_array=True)
             return texts
-        if _holds_texts(X):
+        if texts_given:
             raise InvalidInputError(
                 f"{type(self._base_estimator()).__name__} needs numeric vectors, but X holds "
                 "texts. Embed them first, e.g. Pipeline([('embed', FrozenLLMTransformer()), "

@@ -330,3 +330,21 @@ def test_bald_uses_mc_dropout_samples_of_the_torch_head(blobs, monkeypatch):
     head = TorchMLPClassifier(hidden_layer_sizes=(32,), max_epochs=10, random_state=0)
     PRepALLearner(head, query_strategy="bald", batch_size=20, initial_size=40, budget=80).fit(X, y)
     assert len(calls) == 2
+
+
+def test_a_text_head_runs_on_raw_texts():
+    """A head that takes texts (the AL+FT set-up) needs no embedding step and no special path."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.RandomState(0)
+    topics = {"billing": "refund invoice charge card", "access": "login password locked account"}
+    y = rng.choice(list(topics), size=150)
+    texts = [f"{topics[c].split()[rng.randint(4)]} please help {i}" for i, c in enumerate(y)]
+    head = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    learner = PRepALLearner(head, batch_size=10, initial_size=10, budget=50, random_state=0)
+    learner.fit(texts, y)
+    assert learner.labeled_indices_.size == 50
+    assert learner.score(texts, y) > 0.7  # chance is 0.5
+    with pytest.raises(InvalidInputError, match="needs numeric vectors"):
+        PRepALLearner(head, query_strategy="coreset", budget=30, initial_size=10).fit(texts, y)

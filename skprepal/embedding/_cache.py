@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,17 +90,34 @@ class EmbeddingCache:
         self.path = self.directory / CACHE_FILE
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode keeps every committed transaction intact after a crash of the
-            # process; only an OS crash may roll back the last commits, never corrupt the file.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._db = self._open(timeout)
         except (OSError, sqlite3.Error) as exc:
             raise CacheError(
                 f"cannot open the embedding cache at {str(self.path)!r}: {exc}. Check that "
                 "cache_dir is a writable folder, or pass cache_dir=None."
             ) from exc
+
+    def _open(self, timeout: float) -> sqlite3.Connection:
+        deadline = time.monotonic() + timeout
+        while True:
+            db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            try:
+                # Switching a new file to WAL needs an exclusive lock, and SQLite answers
+                # "database is locked" at once, without its busy timeout, while another process
+                # does the same: retry until the timeout instead.
+                if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")
+                # NORMAL in WAL mode keeps every committed transaction intact after a crash of
+                # the process; only an OS crash may roll back the last commits.
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(_SCHEMA)
+                return db
+            except sqlite3.OperationalError as exc:
+                db.close()
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0.01, 0.1))
 
     def close(self) -> None:
         """Close the database connection."""

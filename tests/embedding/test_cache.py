@@ -207,3 +207,30 @@ def test_two_processes_share_one_cache(tiny_bert, tmp_path):
     alone = FrozenLLMTransformer(tiny_bert, device="cpu").fit_transform(texts)
     reread = FrozenLLMTransformer(tiny_bert, cache_dir=cache, device="cpu").fit_transform(texts)
     np.testing.assert_allclose(reread, alone, atol=1e-6)
+
+
+_OPENER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from skprepal.embedding import EmbeddingCache
+
+    with EmbeddingCache(sys.argv[1]) as cache:
+        cache.put_many([(bytes([int(sys.argv[2])]), np.full(4, int(sys.argv[2]), np.float32))])
+    """
+)
+
+
+def test_many_processes_creating_one_new_cache_at_once(tmp_path):
+    """A new file's switch to WAL takes an exclusive lock: concurrent openers must wait, not fail."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _OPENER, str(tmp_path), str(i)], stderr=subprocess.PIPE, text=True)
+        for i in range(6)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    with EmbeddingCache(tmp_path) as cache:
+        found = cache.get_many([bytes([i]) for i in range(6)], 4)
+    assert sorted(found) == [bytes([i]) for i in range(6)]
+    assert all(found[bytes([i])][0] == i for i in range(6))
