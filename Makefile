@@ -38,8 +38,11 @@ test: $(VENV)/.installed-dev
 demo: $(VENV)/.installed-demo
 	$(BIN)/python -m skprepal demo
 
+# One benchmark at a time: a second busy process on 2 cores skews timings several-fold.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/embedding.py
+	$(BIN)/python -W ignore benchmarks/loop.py
+	$(BIN)/python benchmarks/strategies_real.py
 
 docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
