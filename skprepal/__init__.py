@@ -6,9 +6,16 @@ model only once, on the acquired labels.
 """
 
 from skprepal.embedding import FrozenLLMTransformer
+from skprepal.finetune import TransferFineTuner
 from skprepal.heads import TorchMLPClassifier
 from skprepal.learner import PRepALLearner
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["FrozenLLMTransformer", "PRepALLearner", "TorchMLPClassifier", "__version__"]
+__all__ = [
+    "FrozenLLMTransformer",
+    "PRepALLearner",
+    "TorchMLPClassifier",
+    "TransferFineTuner",
+    "__version__",
+]

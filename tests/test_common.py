@@ -2,7 +2,8 @@
 
 FrozenLLMTransformer takes text, not numeric 2-D arrays, so ``parametrize_with_checks`` would skip
 it whole (scikit-learn runs its data checks only on estimators tagged ``two_d_array``). The checks
-that need no data run as they are; the data checks are repeated below with texts.
+that need no data run as they are; the transformer's data checks are repeated below with texts
+(the fine-tuner's, which train a model, are in test_finetune.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils import estimator_checks as checks
 
-from skprepal import FrozenLLMTransformer, PRepALLearner
+from skprepal import FrozenLLMTransformer, PRepALLearner, TransferFineTuner
 from skprepal.exceptions import InvalidInputError, NotFittedError
 
 # y = -1 is a real class in some of scikit-learn's checks, so the checked learner marks missing
@@ -54,13 +55,13 @@ def _check_id(check):
     return check.__name__
 
 
-@pytest.mark.parametrize("text_estimator", TEXT_ESTIMATORS, indirect=True)
+@pytest.mark.parametrize("text_estimator", [*TEXT_ESTIMATORS, TransferFineTuner], indirect=True)
 @pytest.mark.parametrize("check", DATA_FREE_CHECKS, ids=_check_id)
 def test_sklearn_data_free_checks(text_estimator, check):
     check(type(text_estimator).__name__, text_estimator)
 
 
-@pytest.mark.parametrize("text_estimator", TEXT_ESTIMATORS, indirect=True)
+@pytest.mark.parametrize("text_estimator", [*TEXT_ESTIMATORS, TransferFineTuner], indirect=True)
 def test_text_tags(text_estimator):
     tags = text_estimator.__sklearn_tags__()
     assert tags.input_tags.string and not tags.input_tags.two_d_array

@@ -1,0 +1,155 @@
+"""TransferFineTuner: mechanics on a tiny BERT, persistence, errors, the AL+FT baseline."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from skprepal import PRepALLearner, TransferFineTuner
+from skprepal.exceptions import InvalidInputError, ModelNotFoundError, NotFittedError
+
+
+def _toy(n=40, seed=0):
+    rng = np.random.RandomState(seed)
+    words = {"billing": ["refund", "invoice", "charge"], "access": ["login", "password", "account"]}
+    y = np.array(["billing", "access"] * (n // 2))
+    X = [f"{rng.choice(words[c])} {rng.choice(words[c])} please {i}" for i, c in enumerate(y)]
+    return X, y
+
+
+def _tuner(tiny_bert, **kwargs):
+    params = {"epochs": 2, "batch_size": 8, "learning_rate": 1e-3, "device": "cpu", "random_state": 0}
+    return TransferFineTuner(tiny_bert, **{**params, **kwargs})
+
+
+def test_fit_predict_on_string_labels(tiny_bert):
+    X, y = _toy()
+    clf = _tuner(tiny_bert, epochs=8, learning_rate=3e-3).fit(X, y)
+    assert list(clf.classes_) == ["access", "billing"]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (40, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert set(clf.predict(X)) <= {"access", "billing"}
+    assert clf.score(X, y) > 0.8
+    losses = [entry["loss"] for entry in clf.log_history_ if "loss" in entry]
+    assert len(losses) == 8 and losses[-1] < losses[0]
+
+
+def test_random_state_repeats_runs_and_leaves_global_rngs_alone(tiny_bert):
+    X, y = _toy()
+    before = (random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state().clone())
+    first = _tuner(tiny_bert).fit(X, y).predict_proba(X)
+    after = (random.getstate(), np.random.get_state()[1], torch.get_rng_state())
+    assert before[0] == after[0] and np.array_equal(before[1], after[1]) and torch.equal(before[2], after[2])
+    again = _tuner(tiny_bert).fit(X, y).predict_proba(X)
+    other = _tuner(tiny_bert, random_state=1).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+
+
+def test_sentence_pairs(tiny_bert):
+    X, y = _toy()
+    pairs = [(text, "a question?") for text in X]
+    clf = _tuner(tiny_bert).fit(pairs, y)
+    assert clf.n_features_in_ == 2 and clf.predict(pairs).shape == (40,)
+
+
+def test_class_weight(tiny_bert):
+    X, y = _toy()
+    X, y = X[:30], y[:30]
+    y[:10] = "billing"  # 20 billing, 10 access
+    balanced = _tuner(tiny_bert, epochs=1, class_weight="balanced").fit(X, y)
+    np.testing.assert_allclose(balanced.class_weight_, [1.5, 0.75])
+    manual = _tuner(tiny_bert, epochs=1, class_weight={"access": 3.0}).fit(X, y)
+    np.testing.assert_allclose(manual.class_weight_, [3.0, 1.0])
+    assert not np.allclose(manual.predict_proba(X), _tuner(tiny_bert, epochs=1).fit(X, y).predict_proba(X))
+    with pytest.raises(InvalidInputError, match="not in y"):
+        _tuner(tiny_bert, class_weight={"nope": 2.0}).fit(X, y)
+
+
+def test_validation_and_early_stopping(tiny_bert):
+    X, y = _toy(60)
+    clf = _tuner(tiny_bert, epochs=6, validation_fraction=0.25, early_stopping_patience=1,
+                 learning_rate=5e-2).fit(X, y)
+    evals = [entry for entry in clf.log_history_ if "eval_loss" in entry]
+    assert 1 <= len(evals) <= 6
+    with pytest.raises(InvalidInputError, match="validation_fraction"):
+        _tuner(tiny_bert, early_stopping_patience=2).fit(X, y)
+
+
+def test_save_load_and_plain_transformers(tiny_bert, tmp_path):
+    from transformers import AutoModelForSequenceClassification
+
+    X, _ = _toy()
+    y = np.array([3, 7] * 20)
+    clf = _tuner(tiny_bert).fit(X, y)
+    folder = clf.save(tmp_path / "saved")
+    plain = AutoModelForSequenceClassification.from_pretrained(folder)
+    assert plain.config.id2label == {0: "3", 1: "7"}
+    restored = TransferFineTuner.load(folder, device="cpu")
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    assert restored.classes_.dtype == clf.classes_.dtype and list(restored.classes_) == [3, 7]
+    assert restored.get_params()["epochs"] == 2
+    with pytest.raises(ModelNotFoundError, match="no saved TransferFineTuner"):
+        TransferFineTuner.load(tmp_path)
+
+
+def test_no_stray_checkpoints(tiny_bert, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    X, y = _toy()
+    _tuner(tiny_bert, validation_fraction=0.25, early_stopping_patience=1).fit(X, y)
+    assert os.listdir(scratch) == [] and sorted(os.listdir(tmp_path)) == ["tmp"]
+    kept = tmp_path / "checkpoints"
+    _tuner(tiny_bert, validation_fraction=0.25, early_stopping_patience=1, output_dir=kept).fit(X, y)
+    assert any(name.startswith("checkpoint") for name in os.listdir(kept))
+
+
+def test_clear_errors(tiny_bert, tmp_path):
+    X, y = _toy()
+    with pytest.raises(InvalidInputError, match="single class"):
+        _tuner(tiny_bert).fit(X, ["billing"] * 40)
+    with pytest.raises(InvalidInputError, match="empty"):
+        _tuner(tiny_bert).fit([], [])
+    with pytest.raises(InvalidInputError, match="40 texts but y has 39"):
+        _tuner(tiny_bert).fit(X, y[:-1])
+    with pytest.raises(NotFittedError):
+        _tuner(tiny_bert).predict(X)
+    with pytest.raises(ModelNotFoundError, match="no such folder"):
+        TransferFineTuner(tmp_path / "missing").fit(X, y)
+    with pytest.raises(InvalidInputError, match=r"X\[2\] is None"):
+        _tuner(tiny_bert).fit(["a", "b", None], [0, 1, 0])
+    fresh = clone(_tuner(tiny_bert))
+    assert fresh.get_params()["model"] == tiny_bert and not hasattr(fresh, "model_")
+
+
+def test_al_plus_ft_baseline_needs_no_special_path(tiny_bert):
+    X, y = _toy(60)
+    head = _tuner(tiny_bert, epochs=1)
+    learner = PRepALLearner(head, batch_size=5, initial_size=10, budget=20, random_state=0)
+    learner.fit(X, y)
+    assert learner.labeled_indices_.size == 20
+    assert [r["n_labeled"] for r in learner.history_] == [10, 15, 20]
+    assert isinstance(learner.estimator_, TransferFineTuner)
+    assert learner.predict(X[:3]).shape == (3,)
+
+
+@pytest.mark.slow
+def test_packaged_minilm_fine_tunes(packaged_minilm):
+    from skprepal.datasets import load_sample_texts
+
+    X, y = load_sample_texts(return_X_y=True)
+    rng = np.random.RandomState(0)
+    rows = rng.permutation(len(X))
+    train, test = rows[:120], rows[600:]
+    clf = TransferFineTuner(epochs=3, batch_size=16, max_length=64, learning_rate=1e-4, device="cpu",
+                            random_state=0).fit(X[train], y[train])
+    assert clf.model_path_ == str(packaged_minilm)
+    assert clf.score(X[test], y[test]) > 0.5  # 5 classes: chance is 0.2
