@@ -438,8 +438,10 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
                 "only real labels."
             )
         try:
-            cast = np.asarray(list(values), dtype=self._pool.y.dtype) if self._pool.y.dtype != object else values
-            if cast.dtype.kind in "iuf" and not np.array_equal(cast, values.astype(cast.dtype)):
+            dtype = self._pool.y.dtype
+            cast = values if dtype == object else np.asarray(list(values), dtype=dtype)
+            # A label that changes when stored (1.5 into integer labels) is refused, not rounded.
+            if dtype != object and not all(a == b for a, b in zip(cast.tolist(), values)):
                 raise ValueError("lossy cast")
         except (ValueError, TypeError):
             raise InvalidInputError(

@@ -197,6 +197,7 @@ def test_string_labels_longer_than_the_first_ones_are_kept():
         ([60, 61], [0], "2 indices but 1 labels"),
         ([60], [-1], "missing_label"),
         ([60], ["cat"], "same type"),
+        ([60], [1.5], "same type"),
     ],
 )
 def test_rejected_teach_changes_nothing(blobs, indices, labels, message):
