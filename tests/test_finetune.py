@@ -153,3 +153,12 @@ def test_packaged_minilm_fine_tunes(packaged_minilm):
                             random_state=0).fit(X[train], y[train])
     assert clf.model_path_ == str(packaged_minilm)
     assert clf.score(X[test], y[test]) > 0.5  # 5 classes: chance is 0.2
+
+
+def test_pickle_round_trip(tiny_bert):
+    import pickle
+
+    X, y = _toy()
+    clf = _tuner(tiny_bert, epochs=1).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
