@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skprepal.exceptions import InvalidInputError, NotFittedError
 
-__all__ = ["check_texts", "check_option", "check_fitted"]
+__all__ = ["check_texts", "check_option", "check_fitted", "validate_texts"]
 
 
 def check_option(name: str, value: Any, options: Iterable[str]) -> str:
@@ -156,3 +156,33 @@ def check_texts(X: Any, *, name: str = "X") -> np.ndarray:
             f"str ({len(bad)} such entr{'y' if len(bad) == 1 else 'ies'} in all); {fix}."
         )
     return arr
+
+
+def validate_texts(estimator: Any, X: Any, *, reset: bool) -> np.ndarray:
+    """:func:`check_texts`, plus scikit-learn's bookkeeping of the input's columns.
+
+    Records ``n_features_in_`` (2 for pairs) and ``feature_names_in_`` (DataFrames) when
+    ``reset``, and checks them otherwise; texts are not numbers, so scikit-learn's array
+    conversion is skipped.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The estimator being fitted or used.
+    X : texts
+        See :func:`check_texts`.
+    reset : bool
+        True in ``fit``.
+
+    Returns
+    -------
+    ndarray of object, shape (n_samples,) or (n_samples, 2)
+    """
+    from skprepal._compat import validate_data
+
+    if reset and hasattr(estimator, "n_features_in_"):
+        # Single texts record no feature count: drop one left by an earlier fit on pairs.
+        del estimator.n_features_in_
+    texts = check_texts(X)
+    validate_data(estimator, X, reset=reset, skip_check_array=True)
+    return texts

@@ -29,9 +29,14 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from skprepal._batching import length_sorted_batches, tokenize
 from skprepal._compat import Interval, StrOptions, fit_context
-from skprepal._validation import check_fitted, check_texts
+from skprepal._validation import check_fitted, validate_texts
 from skprepal.embedding._device import resolve_device
-from skprepal.embedding._loading import DEFAULT_MODEL, read_encoder_spec, resolve_model_folder
+from skprepal.embedding._loading import (
+    DEFAULT_MODEL,
+    effective_max_length,
+    read_encoder_spec,
+    resolve_model_folder,
+)
 from skprepal.exceptions import InvalidInputError, ModelNotFoundError
 
 __all__ = ["TransferFineTuner"]
@@ -238,7 +243,7 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         -------
         self : TransferFineTuner
         """
-        texts = self._check_input(X, reset=True)
+        texts = validate_texts(self, X, reset=True)
         if y is None:
             raise InvalidInputError("TransferFineTuner requires y to be passed, but the target y is None.")
         y = column_or_1d(np.asarray(y, dtype=object if np.asarray(y).dtype.kind in "US" else None))
@@ -263,7 +268,7 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.model_path_ = str(folder)
         self.device_ = device
-        self.max_length_ = self._effective_max_length(tokenizer, spec)
+        self.max_length_ = effective_max_length(self.max_length, tokenizer, spec)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         train_rows, eval_rows = self._split(y_index, seed)
         encoded = tokenize(tokenizer, texts, self.max_length_, lower_case=spec.do_lower_case)
@@ -427,7 +432,7 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         from tqdm.auto import tqdm
 
         check_fitted(self, "model_")
-        texts = self._check_input(X, reset=False)
+        texts = validate_texts(self, X, reset=False)
         out = np.empty((len(texts), len(self.classes_)), dtype=np.float64)
         show = len(texts) >= 1000 and sys.stderr.isatty()
         with torch.inference_mode(), tqdm(total=len(texts), desc="Predicting", unit="text", disable=not show, leave=False) as bar:
@@ -531,21 +536,3 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.two_d_array = False
         return tags
-
-    def _check_input(self, X: Any, *, reset: bool) -> np.ndarray:
-        from skprepal._compat import validate_data
-
-        if reset and hasattr(self, "n_features_in_"):
-            del self.n_features_in_
-        texts = check_texts(X)
-        validate_data(self, X, reset=reset, skip_check_array=True)
-        return texts
-
-    def _effective_max_length(self, tokenizer: Any, spec: Any) -> int:
-        limits = [int(self.max_length)]
-        tokenizer_max = getattr(tokenizer, "model_max_length", None)
-        if tokenizer_max and tokenizer_max < 1_000_000:
-            limits.append(int(tokenizer_max))
-        if spec.max_seq_length:
-            limits.append(spec.max_seq_length)
-        return min(limits)

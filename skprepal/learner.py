@@ -19,7 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from skprepal._compat import HasMethods, Interval, fit_context, validate_data
 from skprepal._history import make_record
 from skprepal._pool import LabelPool
-from skprepal._validation import check_fitted, check_texts
+from skprepal._validation import check_fitted, validate_texts
 from skprepal.exceptions import InvalidInputError, NotFittedError
 from skprepal.strategies import resolve_strategy
 
@@ -380,9 +380,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
     def _check_X(self, X: Any, *, reset: bool) -> np.ndarray:
         texts_given = _holds_texts(X)
         if texts_given and self._takes_texts():
-            texts = check_texts(X)
-            validate_data(self, X, reset=reset, skip_check_array=True)
-            return texts
+            return validate_texts(self, X, reset=reset)
         if texts_given:
             raise InvalidInputError(
                 f"{type(self._base_estimator()).__name__} needs numeric vectors, but X holds "

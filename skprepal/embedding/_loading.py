@@ -21,6 +21,7 @@ from skprepal.exceptions import InvalidInputError, ModelNotFoundError
 __all__ = [
     "DEFAULT_MODEL",
     "EncoderSpec",
+    "effective_max_length",
     "resolve_model_folder",
     "read_encoder_spec",
     "load_encoder",
@@ -280,3 +281,35 @@ def load_encoder(transformer_folder: Path, device: str) -> tuple[Any, Any]:
     model.eval()
     model.requires_grad_(False)
     return model.to(device), tokenizer
+
+
+def effective_max_length(
+    requested: int, tokenizer: Any, spec: EncoderSpec, config: Any = None
+) -> int:
+    """The truncation length in effect: the request, or the model's own limit when lower.
+
+    Parameters
+    ----------
+    requested : int
+        The user's ``max_length``.
+    tokenizer : transformers tokenizer
+        Its ``model_max_length`` counts, unless it is the huge "no limit" sentinel.
+    spec : EncoderSpec
+        A sentence-transformers folder's ``max_seq_length`` counts.
+    config : transformers config, optional
+        Its ``max_position_embeddings`` counts.
+
+    Returns
+    -------
+    int
+    """
+    limits = [int(requested)]
+    tokenizer_max = getattr(tokenizer, "model_max_length", None)
+    if tokenizer_max and tokenizer_max < 1_000_000:  # "no limit" is a huge sentinel
+        limits.append(int(tokenizer_max))
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions:
+        limits.append(int(positions))
+    if spec.max_seq_length:
+        limits.append(spec.max_seq_length)
+    return min(limits)

@@ -12,14 +12,15 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
-from skprepal._compat import Interval, fit_context, validate_data
-from skprepal._validation import check_fitted, check_option, check_texts
+from skprepal._compat import Interval, fit_context
+from skprepal._validation import check_fitted, check_option, validate_texts
 from skprepal.embedding._cache import EmbeddingCache, cache_namespace, text_keys
 from skprepal.embedding._device import resolve_device
 from skprepal.embedding._encode import Encoder
 from skprepal.embedding._identity import folder_fingerprint
 from skprepal.embedding._loading import (
     DEFAULT_MODEL,
+    effective_max_length,
     load_encoder,
     read_encoder_spec,
     resolve_model_folder,
@@ -163,9 +164,7 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self : FrozenLLMTransformer
             The fitted transformer.
         """
-        if hasattr(self, "n_features_in_"):
-            del self.n_features_in_
-        self._check_input(X, reset=True)
+        validate_texts(self, X, reset=True)
         check_option("pooling", self.pooling, POOLING_CHOICES)
         device = resolve_device(self.device)
         folder = resolve_model_folder(self.model)
@@ -193,7 +192,7 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             One vector per text, in input order.
         """
         check_fitted(self, "embedding_dim_")
-        texts = self._check_input(X, reset=False)
+        texts = validate_texts(self, X, reset=False)
         encoder = self._get_encoder()
         namespace = cache_namespace(
             model=self.model_fingerprint_ or self.model_path_,
@@ -251,25 +250,6 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _check_input(self, X: Any, *, reset: bool) -> np.ndarray:
-        texts = check_texts(X)
-        # Records n_features_in_ / feature_names_in_ for pairs and DataFrames, and checks them
-        # after fit; texts are not numbers, so sklearn's array conversion is skipped.
-        validate_data(self, X, reset=reset, skip_check_array=True)
-        return texts
-
-    def _effective_max_length(self, tokenizer: Any, model: Any, st_max: int | None) -> int:
-        limits = [int(self.max_length)]
-        tokenizer_max = getattr(tokenizer, "model_max_length", None)
-        if tokenizer_max and tokenizer_max < 1_000_000:  # "no limit" is a huge sentinel
-            limits.append(int(tokenizer_max))
-        positions = getattr(model.config, "max_position_embeddings", None)
-        if positions:
-            limits.append(int(positions))
-        if st_max:
-            limits.append(st_max)
-        return min(limits)
-
     def _fingerprint(self, folder: Any) -> str | None:
         if self.cache_dir is None:
             return None
@@ -319,7 +299,7 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             model=model,
             tokenizer=tokenizer,
             pooling=tuple(pooling),
-            max_length=self._effective_max_length(tokenizer, model, spec.max_seq_length),
+            max_length=effective_max_length(self.max_length, tokenizer, spec, model.config),
             normalize=bool(self.normalize),
             device=device,
             lower_case=spec.do_lower_case,
