@@ -1,85 +1,77 @@
-"""The main job run by ``make demo``: embed the shipped sample once, then again from the cache.
-
-This is what exists so far of the full PRepAL run; the later phases (the active-learning loop
-and the final fine-tune) join it as they are built.
-"""
+"""The main job run by ``make demo``: the whole PRepAL protocol on the shipped sample tickets."""
 
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import cross_val_score
-
+from skprepal._protocol import ProtocolResult, run_protocol
 from skprepal.datasets import load_sample_texts
-from skprepal.embedding import DEFAULT_MODEL, FrozenLLMTransformer
+from skprepal.embedding import DEFAULT_MODEL
 
 __all__ = ["run_demo"]
 
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
-    rule = "  ".join("-" * w for w in widths)
-    body = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
-    return "\n".join([line, rule, *body])
+# Small enough to finish in a few minutes on 2 CPU cores, large enough to show the curves part.
+DEMO_SETTINGS = {
+    "strategies": ("random", "entropy", "margin", "badge"),
+    "seeds": 3,
+    "initial_size": 25,
+    "batch_size": 25,
+    "budget": 200,
+    "test_size": 170,
+}
+DEMO_FINETUNE = {"epochs": 4, "max_length": 64, "learning_rate": 1e-4, "batch_size": 16, "random_state": 0}
 
 
 def run_demo(
-    *, model: str = DEFAULT_MODEL, cache_dir: str | None = None, echo: Callable[[str], None] = print
-) -> dict[str, float]:
-    """Embed the sample tickets twice and report throughput and the cache's effect.
+    *,
+    model: str = DEFAULT_MODEL,
+    cache_dir: str | None = None,
+    out_dir: str | Path = "skprepal-demo",
+    finetune: bool = True,
+    echo: Callable[[str], None] = print,
+) -> ProtocolResult:
+    """Embed the sample once, run the AL loop for four strategies, fine-tune the final model.
 
     Parameters
     ----------
     model : str, default=DEFAULT_MODEL
-        Encoder to use.
+        Encoder for the embeddings and the fine-tuned final model.
     cache_dir : str or None, default=None
-        Cache folder to use; None uses a fresh temporary one, so the first pass is always cold.
+        Embedding cache folder; None uses a fresh temporary one.
+    out_dir : str or path-like, default="skprepal-demo"
+        Where the learning-curve plot goes.
+    finetune : bool, default=True
+        Run the final fine-tuning phase.
     echo : callable, default=print
         Where the report lines go.
 
     Returns
     -------
-    dict
-        The measured seconds of each phase and the cross-validated accuracy.
+    ProtocolResult
+        The curves, acquired sets, timings and final scores.
     """
     X, y = load_sample_texts(return_X_y=True)
-    echo(f"skprepal demo: {len(X)} support tickets, {len(set(y))} classes, model {model}")
-    with tempfile.TemporaryDirectory(prefix="skprepal-demo-") as tmp:
-        cache = cache_dir or str(Path(tmp) / "cache")
-        embedder = FrozenLLMTransformer(model, cache_dir=cache)
-        start = time.perf_counter()
-        embedder.fit(X)
-        load = time.perf_counter() - start
-        start = time.perf_counter()
-        first = embedder.transform(X)
-        cold = time.perf_counter() - start
-        again = FrozenLLMTransformer(model, cache_dir=cache).fit(X)
-        start = time.perf_counter()
-        second = again.transform(X)
-        warm = time.perf_counter() - start
-    if not np.array_equal(first, second):
-        raise RuntimeError("the cached embeddings differ from the computed ones")
-    accuracy = cross_val_score(LogisticRegression(max_iter=2000), first, y, cv=5).mean()
-    rows = [
-        ["load model", "", f"{load:.2f}", ""],
-        ["embed (cold)", f"{len(X)}", f"{cold:.2f}", f"{len(X) / cold:,.0f}"],
-        ["embed again (cache)", f"{len(X)}", f"{warm:.3f}", f"{len(X) / warm:,.0f}"],
-    ]
-    echo("")
-    echo(_table(["phase", "texts", "seconds", "texts/s"], rows))
-    echo("")
+    settings = DEMO_SETTINGS
     echo(
-        f"The cache served the repeat {cold / warm:,.0f}x faster than embedding "
-        f"({embedder.embedding_dim_}-d vectors on {embedder.device_})."
+        f"skprepal demo: {len(X)} support tickets, {len(set(y))} classes; model {model}\n"
+        f"PRepAL: embed once, then {settings['initial_size']} random labels + "
+        f"{settings['batch_size']} per round up to {settings['budget']}, {settings['seeds']} seeds, "
+        f"strategies {', '.join(settings['strategies'])}; {settings['test_size']} tickets held out.\n"
     )
-    echo(
-        f"Logistic regression on the frozen embeddings, 5-fold accuracy over all {len(X)} "
-        f"labels: {accuracy:.3f}"
-    )
-    return {"load": load, "cold": cold, "warm": warm, "accuracy": float(accuracy)}
+    with tempfile.TemporaryDirectory(prefix="skprepal-demo-cache-") as tmp:
+        result = run_protocol(
+            X, y, model=model, cache_dir=cache_dir or tmp, out_dir=out_dir,
+            finetune=DEMO_FINETUNE if finetune else None, echo=echo, **settings,
+        )
+    echo("\nLearning curves: test accuracy, mean ± std over seeds\n")
+    echo(result.curve_table())
+    if result.final_scores:
+        echo(f"\nFinal model: {model} fine-tuned on {settings['budget']} labels\n")
+        for name, score in result.final_scores.items():
+            echo(f"  {name:24s} test accuracy {score:.3f}")
+    echo("\nWall-clock per phase (2 CPU cores in our runs; one embedding pass serves every strategy)\n")
+    echo(result.timing_table())
+    echo(f"\nPlot of the learning curves: {Path(out_dir).resolve() / 'learning_curves.png'}")
+    return result

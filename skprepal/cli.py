@@ -28,7 +28,97 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--cache-dir", default=None, help="embedding cache folder (default: a fresh temporary one)"
     )
+    demo.add_argument("--out", default="skprepal-demo", help="folder for the plot (default: %(default)s)")
+    demo.add_argument("--no-finetune", action="store_true", help="skip fine-tuning the final model")
+    simulate = commands.add_parser(
+        "simulate", help="run the PRepAL protocol on your own labeled file (CSV, TSV, JSONL)"
+    )
+    _add_file_arguments(simulate, labels=True)
+    simulate.add_argument("--strategies", nargs="+", default=["random", "entropy", "margin", "badge"])
+    simulate.add_argument("--seeds", type=int, default=3)
+    simulate.add_argument("--initial-size", type=int, default=50)
+    simulate.add_argument("--batch-size", type=int, default=50)
+    simulate.add_argument("--budget", type=int, default=500)
+    simulate.add_argument("--test-size", type=float, default=0.25, help="held-out share (or count if > 1)")
+    simulate.add_argument("--no-finetune", action="store_true", help="skip fine-tuning the final model")
+    simulate.add_argument("--out", default="skprepal-simulation", help="output folder (default: %(default)s)")
+    embed = commands.add_parser("embed", help="fill the embedding cache for the texts of a file")
+    _add_file_arguments(embed, labels=False)
     return parser
+
+
+def _add_file_arguments(command: argparse.ArgumentParser, *, labels: bool) -> None:
+    from skprepal.embedding import DEFAULT_MODEL
+
+    command.add_argument("file", help="a .csv, .tsv or .jsonl file with a header / keys")
+    command.add_argument("--format", choices=["csv", "tsv", "jsonl"], help="overrides the suffix")
+    command.add_argument(
+        "--text-column", nargs="+", default=["text"], help="one column, or two for text pairs"
+    )
+    if labels:
+        command.add_argument("--label-column", default="label")
+    command.add_argument("--model", default=DEFAULT_MODEL, help="hub id or folder of the encoder")
+    command.add_argument(
+        "--cache-dir", default=".skprepal-cache", help="embedding cache folder (default: %(default)s)"
+    )
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    import csv
+    from pathlib import Path
+
+    from skprepal._io import read_table, text_and_labels
+    from skprepal._protocol import run_protocol
+
+    texts, labels = text_and_labels(
+        read_table(args.file, args.format), args.text_column, args.label_column, args.file
+    )
+    test_size = int(args.test_size) if args.test_size > 1 else args.test_size
+    out = Path(args.out)
+    finetune = None if args.no_finetune else {"epochs": 3, "random_state": 0}
+    result = run_protocol(
+        texts, labels, strategies=args.strategies, seeds=args.seeds, initial_size=args.initial_size,
+        batch_size=args.batch_size, budget=args.budget, test_size=test_size, model=args.model,
+        cache_dir=args.cache_dir, finetune=finetune, out_dir=out,
+    )
+    report = [
+        f"# skprepal simulate {args.file}",
+        "",
+        "Learning curves (test accuracy, mean ± std over seeds):",
+        "",
+        result.curve_table(),
+        "",
+        "Wall-clock per phase:",
+        "",
+        result.timing_table(),
+    ]
+    if result.final_scores:
+        report += ["", "Final model fine-tuned on the acquired labels vs random labels:", ""]
+        report += [f"- {name}: {score:.3f}" for name, score in result.final_scores.items()]
+    (out / "report.md").write_text("\n".join(report) + "\n", encoding="utf-8")
+    with open(out / "acquired.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["strategy", "seed", "order", "row"])
+        for (strategy, seed), rows in result.acquired.items():
+            writer.writerows([strategy, seed, k, int(r)] for k, r in enumerate(rows))
+    print("\n".join(report[2:]))
+    print(f"\nWrote {out / 'report.md'}, {out / 'acquired.csv'} (row numbers of data rows, from 0) "
+          f"and {out / 'learning_curves.png'}")
+
+
+def _embed(args: argparse.Namespace) -> None:
+    import time
+
+    from skprepal._io import read_table, text_and_labels
+    from skprepal.embedding import EmbeddingCache, FrozenLLMTransformer
+
+    texts, _ = text_and_labels(read_table(args.file, args.format), args.text_column, None, args.file)
+    start = time.perf_counter()
+    vectors = FrozenLLMTransformer(args.model, cache_dir=args.cache_dir, show_progress=True).fit_transform(texts)
+    with EmbeddingCache(args.cache_dir) as cache:
+        size = len(cache)
+    print(f"{len(texts)} texts -> {vectors.shape[1]}-d vectors in {time.perf_counter() - start:.1f} s; "
+          f"the cache at {args.cache_dir} holds {size} embeddings")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,7 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from skprepal._demo import run_demo
 
-            run_demo(model=args.model, cache_dir=args.cache_dir)
+            run_demo(
+                model=args.model, cache_dir=args.cache_dir, out_dir=args.out,
+                finetune=not args.no_finetune,
+            )
+        elif args.command == "simulate":
+            _simulate(args)
+        elif args.command == "embed":
+            _embed(args)
     except SkprepalError as exc:
         print(f"skprepal: error: {exc}", file=sys.stderr)
         return 1
