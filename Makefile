@@ -48,4 +48,4 @@ docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf docs/_build docs/generated docs/auto_examples build *.egg-info .pytest_cache
+	rm -rf docs/_build docs/generated docs/auto_examples docs/sg_execution_times.rst build *.egg-info .pytest_cache

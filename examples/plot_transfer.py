@@ -71,14 +71,16 @@ for name, (ours, rand) in results.items():
 # The same comparison as a chart.
 import matplotlib.pyplot as plt
 
-fig, ax = plt.subplots(figsize=(6, 3.5))
+fig, ax = plt.subplots(figsize=(6, 4))
 names = list(results)
 positions = np.arange(len(names))
-ax.barh(positions + 0.2, [results[n][0] for n in names], height=0.4, label="acquired with PRepAL (MiniLM)")
+ax.barh(positions + 0.2, [results[n][0] for n in names], height=0.4,
+        label="acquired with PRepAL (MiniLM)")
 ax.barh(positions - 0.2, [results[n][1] for n in names], height=0.4, label="random")
 ax.set_yticks(positions, names)
 ax.set_xlabel(f"test accuracy, {BUDGET} labels")
 ax.set_xlim(0, 1)
-ax.legend(loc="lower right", fontsize=8)
+# Below the axes, so that it never covers a bar.
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=8, frameon=False)
 fig.tight_layout()
 plt.show()

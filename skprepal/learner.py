@@ -72,8 +72,8 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
     ``fit`` runs in one of two modes, chosen by ``y``:
 
     * **Simulation** — every label is known: ``y`` is the oracle. ``initial_size`` rows are
-      labeled by ``initial_strategy``; then rounds of *fit the head, query ``batch_size`` rows,
-      reveal their labels* run until ``budget`` labels or ``stopping`` ends them. The head is
+      labeled by ``initial_strategy``; then rounds of "fit the head, query ``batch_size`` rows,
+      reveal their labels" run until ``budget`` labels or ``stopping`` ends them. The head is
       finally fit on everything acquired.
     * **Interactive** — rows whose label equals ``missing_label`` form the pool; the labeled rows
       train the head. Then :meth:`query` proposes rows and :meth:`teach` takes their labels.
