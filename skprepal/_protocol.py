@@ -7,6 +7,7 @@ random set of the same size. Every phase is timed.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
+from tqdm.auto import tqdm
 
 from skprepal.embedding import DEFAULT_MODEL, FrozenLLMTransformer
 from skprepal.evaluation import format_mean_std, plot_learning_curves
@@ -135,9 +137,12 @@ def run_protocol(
     curves: dict[str, np.ndarray] = {}
     acquired: dict[tuple[str, int], np.ndarray] = {}
     fit_seconds = query_seconds = 0.0
+    bar = tqdm(total=len(strategies) * seeds, desc="Simulating", unit="run", leave=False,
+               disable=not sys.stderr.isatty())
     for strategy in strategies:
         runs = []
         for seed in range(seeds):
+            bar.update(1)
             learner = PRepALLearner(
                 query_strategy=strategy, batch_size=batch_size, initial_size=initial_size,
                 budget=budget, random_state=seed,
@@ -148,6 +153,7 @@ def run_protocol(
             query_seconds += sum(record["query_seconds"] for record in learner.history_)
         curves[strategy] = np.array(runs)
         echo(f"{strategy}: {format_mean_std(curves[strategy][:, -1].mean(), curves[strategy][:, -1].std())} at {budget} labels")
+    bar.close()
     timings["AL head fits"] = fit_seconds
     timings["AL queries"] = query_seconds
     budgets = np.array([record["n_labeled"] for record in learner.history_])
