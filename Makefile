@@ -12,12 +12,12 @@ TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,--extra-index-ur
 PIP := $(BIN)/python -m pip
 PYTEST_ARGS ?=
 
-.PHONY: test demo bench docs clean help
+.PHONY: test demo bench bench-quick docs clean help
 
 help:
 	@echo "make test   - create $(VENV)/, install skprepal[dev], run the test suite"
 	@echo "make demo   - create $(VENV)/, install skprepal[demo], run the main job"
-	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make bench  - run the benchmarks in benchmarks/ (hours; make bench-quick: minutes)"
 	@echo "make docs   - build the Sphinx HTML into docs/_build/html"
 
 $(BIN)/python:
@@ -39,10 +39,19 @@ demo: $(VENV)/.installed-demo
 	$(BIN)/python -m skprepal demo
 
 # One benchmark at a time: a second busy process on 2 cores skews timings several-fold.
+# The full learning curves take hours; each finished run is kept, so a stopped run continues.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/embedding.py
 	$(BIN)/python -W ignore benchmarks/loop.py
 	$(BIN)/python benchmarks/strategies_real.py
+	$(BIN)/python benchmarks/finetune_accuracy.py
+	$(BIN)/python benchmarks/iteration_cost.py
+	$(BIN)/python benchmarks/learning_curves.py
+
+bench-quick: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/embedding.py --quick
+	$(BIN)/python -W ignore benchmarks/loop.py --quick
+	$(BIN)/python benchmarks/learning_curves.py --quick
 
 docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html

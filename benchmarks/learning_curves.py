@@ -1,0 +1,172 @@
+"""PRepAL learning curves on the benchmark data sets, resumable per (data set, strategy, seed).
+
+The paper's protocol scaled to this machine (DESIGN.md): a LogisticRegression head on frozen
+all-MiniLM-L6-v2 embeddings, 50 random initial labels + 50 per round up to 2,000, 5 seeds, test
+accuracy on each set's held-out split after every round. Every finished run is written to
+``benchmarks/results/learning_curves/<data>/<strategy>-seed<k>.json`` and skipped when the
+script runs again, so a long run can be stopped and continued.
+
+Pools: the full training file of SST-2 (67,349), TREC-6 (5,452), IMDb (25,000) and the AG News
+subset (10,001; the full 120k file is not available); QNLI has only its dev file here, so a fixed
+random 1,000 pairs (seed 0) are held out and the other 4,463 form the pool.
+
+Usage::
+
+    python benchmarks/learning_curves.py                 # everything (hours: run it alone)
+    python benchmarks/learning_curves.py --quick         # 2,000-row pools and tests, 300 labels, 2 seeds
+    python benchmarks/learning_curves.py --datasets trec qnli --strategies random margin
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import skprepal
+from skprepal import FrozenLLMTransformer, PRepALLearner
+from skprepal.datasets import load_ag_news, load_imdb, load_qnli, load_sst2, load_trec
+from skprepal.evaluation import format_mean_std, plot_learning_curves
+
+HERE = Path(__file__).resolve().parent
+STRATEGIES = ["random", "margin", "entropy", "variation_ratio", "bald", "dal"]
+
+
+def _qnli():
+    data = load_qnli("dev")
+    rows = np.random.default_rng(0).permutation(len(data.target))
+    test, pool = rows[:1000], rows[1000:]
+    return (data.data[pool], data.target[pool]), (data.data[test], data.target[test])
+
+
+DATASETS = {
+    "sst2": ("SST-2", lambda: ((d := load_sst2("train")).data, d.target), lambda: ((d := load_sst2("dev")).data, d.target)),
+    "ag_news": ("AG News", lambda: ((d := load_ag_news("train")).data, d.target), lambda: ((d := load_ag_news("test")).data, d.target)),
+    "trec": ("TREC-6", lambda: ((d := load_trec("train")).data, d.target), lambda: ((d := load_trec("test")).data, d.target)),
+    "qnli": ("QNLI (dev split 4,463 / 1,000)", lambda: _qnli()[0], lambda: _qnli()[1]),
+    "imdb": ("IMDb", lambda: ((d := load_imdb("train")).data, d.target), lambda: ((d := load_imdb("test")).data, d.target)),
+}
+
+
+def run_one(path: Path, X, y, X_test, y_test, strategy, seed, budget) -> dict:
+    """One simulation, written to ``path`` as JSON (atomically: a killed run leaves no file)."""
+    start = time.perf_counter()
+    learner = PRepALLearner(
+        query_strategy=strategy, batch_size=50, initial_size=50, budget=budget, random_state=seed
+    ).fit(X, y, eval_set=(X_test, y_test))
+    record = {
+        "n_labeled": [r["n_labeled"] for r in learner.history_],
+        "score": [r["score"] for r in learner.history_],
+        "fit_seconds": sum(r["fit_seconds"] for r in learner.history_),
+        "query_seconds": sum(r["query_seconds"] for r in learner.history_),
+        "wall_seconds": time.perf_counter() - start,
+        "acquired": learner.labeled_indices_.tolist(),
+        "skprepal": skprepal.__version__,
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, path)
+    return record
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="2,000-row pools and test sets, 300 labels, 2 seeds"
+    )
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    parser.add_argument("--strategies", nargs="+", default=STRATEGIES)
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--budget", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cache-dir", default=str(HERE / ".cache"))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    seeds = args.seeds or (2 if args.quick else 5)
+    budget = args.budget or (300 if args.quick else 2000)
+    pool_cap = 2000 if args.quick else None
+    results = HERE / "results" / ("learning_curves-quick" if args.quick else "learning_curves")
+    command = "python benchmarks/learning_curves.py" + (" --quick" if args.quick else "")
+    lines = [
+        f"# PRepAL learning curves ({'quick' if args.quick else 'full'} protocol)",
+        "",
+        f"Command: `{command}` · skprepal {skprepal.__version__} · {platform.machine()}, "
+        f"{os.cpu_count()} cores, {args.threads} torch threads · head LogisticRegression on frozen "
+        f"all-MiniLM-L6-v2 embeddings · 50 random initial labels + 50 per round to {budget} · "
+        f"{seeds} seeds · test accuracy mean ± std"
+        + (f" · pools and test sets subsampled to {pool_cap:,} rows" if pool_cap else "") + ".",
+        "",
+    ]
+    embedder = FrozenLLMTransformer(cache_dir=args.cache_dir, batch_size=64)
+    for key in args.datasets:
+        name, load_train, load_test = DATASETS[key]
+        (texts, y), (texts_test, y_test) = load_train(), load_test()
+        if pool_cap and len(y) > pool_cap:
+            keep = np.random.default_rng(0).choice(len(y), pool_cap, replace=False)
+            texts, y = texts[keep], y[keep]
+        if pool_cap and len(y_test) > pool_cap:
+            keep = np.random.default_rng(1).choice(len(y_test), pool_cap, replace=False)
+            texts_test, y_test = texts_test[keep], y_test[keep]
+        start = time.perf_counter()
+        X, X_test = embedder.fit_transform(texts), embedder.transform(texts_test)
+        embed_seconds = time.perf_counter() - start
+        folder = results / key
+        folder.mkdir(parents=True, exist_ok=True)
+        curves, budgets, cost = {}, None, {"fit": 0.0, "query": 0.0}
+        for strategy in args.strategies:
+            runs = []
+            for seed in range(seeds):
+                path = folder / f"{strategy}-seed{seed}.json"
+                record = json.loads(path.read_text()) if path.is_file() else None
+                if record is None or record["n_labeled"][-1] != min(budget, len(y)):
+                    record = run_one(path, X, y, X_test, y_test, strategy, seed, budget)
+                runs.append(record["score"])
+                budgets = record["n_labeled"]
+                cost["fit"] += record["fit_seconds"]
+                cost["query"] += record["query_seconds"]
+            curves[strategy] = np.array(runs)
+            print(f"{name} {strategy}: {format_mean_std(curves[strategy][:, -1].mean(), curves[strategy][:, -1].std())}", flush=True)
+        budgets = np.array(budgets)
+        last = int(budgets[-1])
+        report_at = sorted({b for b in (100, 500, 1000, 2000) if b <= last} | {last})
+        cols = [int(np.flatnonzero(budgets == b)[0]) for b in report_at]
+        base = curves.get("random")
+        lines += [
+            f"## {name}: pool {len(y):,}, test {len(y_test):,}",
+            "",
+            "| strategy | " + " | ".join(f"{b} labels" for b in report_at) + " | vs random at the last |",
+            "|---|" + "---:|" * (len(report_at) + 1),
+        ]
+        for strategy, curve in curves.items():
+            cells = [format_mean_std(curve[:, c].mean(), curve[:, c].std()) for c in cols]
+            gain = "" if base is None else f"{(curve[:, cols[-1]].mean() - base[:, cols[-1]].mean()) * 100:+.1f} points"
+            lines.append(f"| {strategy} | " + " | ".join(cells) + f" | {gain} |")
+        lines += [
+            "",
+            f"Wall-clock: embedding {embed_seconds:.1f} s (0 when cached), head fits {cost['fit']:.1f} s, "
+            f"queries {cost['query']:.1f} s over all runs.",
+            "",
+            f"![{name}]({key}.png)",
+            "",
+        ]
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        ax = plot_learning_curves(curves, budgets, title=f"{name}: PRepAL (LR on frozen MiniLM)")
+        ax.figure.savefig(results / f"{key}.png", dpi=110, bbox_inches="tight")
+        plt.close(ax.figure)
+    (results / "README.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
