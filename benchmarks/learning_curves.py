@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -86,13 +87,18 @@ def main(argv=None) -> int:
     parser.add_argument("--budget", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache-dir", default=str(HERE / ".cache"))
+    parser.add_argument(
+        "--report-only", action="store_true",
+        help="tabulate the runs already saved, running nothing (seeds not yet run are left out)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     seeds = args.seeds or (2 if args.quick else 5)
     budget = args.budget or (300 if args.quick else 2000)
     pool_cap = 2000 if args.quick else None
     results = HERE / "results" / ("learning_curves-quick" if args.quick else "learning_curves")
-    command = "python benchmarks/learning_curves.py" + (" --quick" if args.quick else "")
+    given = sys.argv[1:] if argv is None else list(argv)
+    command = " ".join(["python benchmarks/learning_curves.py", *given])
     lines = [
         f"# PRepAL learning curves ({'quick' if args.quick else 'full'} protocol)",
         "",
@@ -125,11 +131,15 @@ def main(argv=None) -> int:
                 path = folder / f"{strategy}-seed{seed}.json"
                 record = json.loads(path.read_text()) if path.is_file() else None
                 if record is None or record["n_labeled"][-1] != min(budget, len(y)):
+                    if args.report_only:
+                        continue
                     record = run_one(path, X, y, X_test, y_test, strategy, seed, budget)
                 runs.append(record["score"])
                 budgets = record["n_labeled"]
                 cost["fit"] += record["fit_seconds"]
                 cost["query"] += record["query_seconds"]
+            if not runs:
+                continue
             curves[strategy] = np.array(runs)
             print(f"{name} {strategy}: {format_mean_std(curves[strategy][:, -1].mean(), curves[strategy][:, -1].std())}", flush=True)
         budgets = np.array(budgets)
@@ -140,13 +150,13 @@ def main(argv=None) -> int:
         lines += [
             f"## {name}: pool {len(y):,}, test {len(y_test):,}",
             "",
-            "| strategy | " + " | ".join(f"{b} labels" for b in report_at) + " | vs random at the last |",
-            "|---|" + "---:|" * (len(report_at) + 1),
+            "| strategy | seeds | " + " | ".join(f"{b} labels" for b in report_at) + " | vs random at the last |",
+            "|---|---:|" + "---:|" * (len(report_at) + 1),
         ]
         for strategy, curve in curves.items():
             cells = [format_mean_std(curve[:, c].mean(), curve[:, c].std()) for c in cols]
             gain = "" if base is None else f"{(curve[:, cols[-1]].mean() - base[:, cols[-1]].mean()) * 100:+.1f} points"
-            lines.append(f"| {strategy} | " + " | ".join(cells) + f" | {gain} |")
+            lines.append(f"| {strategy} | {len(curve)} | " + " | ".join(cells) + f" | {gain} |")
         lines += [
             "",
             f"Wall-clock: embedding {embed_seconds:.1f} s (0 when cached), head fits {cost['fit']:.1f} s, "
