@@ -39,19 +39,26 @@ demo: $(VENV)/.installed-demo
 	$(BIN)/python -m skprepal demo
 
 # One benchmark at a time: a second busy process on 2 cores skews timings several-fold.
+# Thread counts are set explicitly (torch in each script, BLAS here) so timings are comparable.
+BENCH_THREADS ?= 2
+BENCH_ENV = OMP_NUM_THREADS=$(BENCH_THREADS) OPENBLAS_NUM_THREADS=$(BENCH_THREADS) MKL_NUM_THREADS=$(BENCH_THREADS)
 # The full learning curves take hours; each finished run is kept, so a stopped run continues.
 bench: $(VENV)/.installed-dev
-	$(BIN)/python benchmarks/embedding.py
-	$(BIN)/python -W ignore benchmarks/loop.py
-	$(BIN)/python benchmarks/strategies_real.py
-	$(BIN)/python benchmarks/finetune_accuracy.py
-	$(BIN)/python benchmarks/iteration_cost.py
-	$(BIN)/python benchmarks/learning_curves.py
+	$(BENCH_ENV) $(BIN)/python benchmarks/embedding.py
+	$(BENCH_ENV) $(BIN)/python -W ignore benchmarks/loop.py
+	$(BENCH_ENV) $(BIN)/python benchmarks/strategies_real.py
+	$(BENCH_ENV) $(BIN)/python benchmarks/finetune_accuracy.py
+	$(BENCH_ENV) $(BIN)/python benchmarks/iteration_cost.py
+	$(BENCH_ENV) $(BIN)/python benchmarks/learning_curves.py
+	$(BENCH_ENV) $(BIN)/python benchmarks/protocols.py
+	$(BENCH_ENV) $(BIN)/python benchmarks/sequential.py
 
 bench-quick: $(VENV)/.installed-dev
-	$(BIN)/python benchmarks/embedding.py --quick
-	$(BIN)/python -W ignore benchmarks/loop.py --quick
-	$(BIN)/python benchmarks/learning_curves.py --quick
+	$(BENCH_ENV) $(BIN)/python benchmarks/embedding.py --quick
+	$(BENCH_ENV) $(BIN)/python -W ignore benchmarks/loop.py --quick
+	$(BENCH_ENV) $(BIN)/python benchmarks/learning_curves.py --quick
+	$(BENCH_ENV) $(BIN)/python benchmarks/protocols.py --quick
+	$(BENCH_ENV) $(BIN)/python benchmarks/sequential.py --quick
 
 docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html

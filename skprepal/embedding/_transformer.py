@@ -32,6 +32,7 @@ __all__ = ["FrozenLLMTransformer"]
 logger = logging.getLogger(__name__)
 
 POOLING_CHOICES = ("mean", "cls", "max", "model")
+PAIR_ENCODING_CHOICES = ("joint", "separate")
 # Below this many texts to embed, a progress bar is more noise than help.
 _PROGRESS_MIN_TEXTS = 1000
 
@@ -57,7 +58,7 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     max_length : int, default=256
         Texts are truncated to this many tokens, or to the model's own limit when that is lower
         (its tokenizer's ``model_max_length``, a sentence-transformers folder's
-        ``max_seq_length``). A pair counts both texts.
+        ``max_seq_length``). A joint pair counts both texts.
     batch_size : int, default=64
         Texts per forward pass at most; batches of long texts hold fewer, so that no forward pass
         exceeds 8,192 padded tokens.
@@ -74,6 +75,13 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     show_progress : bool or None, default=None
         Show a progress bar while embedding. None shows it when standard error is a terminal and
         at least 1,000 texts need embedding.
+    pair_encoding : {"joint", "separate"}, default="joint"
+        How a text pair becomes one vector. ``"joint"`` feeds both texts to the encoder together
+        (``[CLS] a [SEP] b [SEP]``, as a cross-encoder is trained) and pools the result.
+        ``"separate"`` embeds each text on its own, as bi-encoders such as sentence-transformers
+        models are trained, and returns ``[u, v, |u - v|, u * v]`` (four times the embedding
+        length), the pair features of Sentence-BERT's classification objective [2]_; each text is
+        cached on its own. Single texts are unaffected.
 
     Attributes
     ----------
@@ -86,7 +94,8 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     device_ : str
         The torch device the model runs on.
     embedding_dim_ : int
-        Length of an output vector.
+        Length of an output vector (four times the encoder's for pairs with
+        ``pair_encoding="separate"``).
     model_fingerprint_ : str or None
         Digest of the model's files, used in cache keys; None when ``cache_dir`` is None.
     n_features_in_ : int
@@ -123,6 +132,7 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         "device": [str],
         "cache_dir": [None, str, os.PathLike],
         "show_progress": [None, "boolean"],
+        "pair_encoding": [str],
     }
 
     def __init__(
@@ -136,6 +146,7 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         device: str = "auto",
         cache_dir: str | os.PathLike | None = None,
         show_progress: bool | None = None,
+        pair_encoding: str = "joint",
     ) -> None:
         self.model = model
         self.pooling = pooling
@@ -145,6 +156,7 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.device = device
         self.cache_dir = cache_dir
         self.show_progress = show_progress
+        self.pair_encoding = pair_encoding
 
     # -- scikit-learn API -------------------------------------------------------------------
 
@@ -164,8 +176,9 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self : FrozenLLMTransformer
             The fitted transformer.
         """
-        validate_texts(self, X, reset=True)
+        texts = validate_texts(self, X, reset=True)
         check_option("pooling", self.pooling, POOLING_CHOICES)
+        check_option("pair_encoding", self.pair_encoding, PAIR_ENCODING_CHOICES)
         device = resolve_device(self.device)
         folder = resolve_model_folder(self.model)
         self._encoder = self._build_encoder(folder, device)
@@ -175,7 +188,9 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.device_ = device
         self.model_fingerprint_ = self._fingerprint(folder)
         probe = np.array(["a"], dtype=object)
-        self.embedding_dim_ = int(next(self._encoder.iter_embeddings(probe, 1))[1].shape[1])
+        self._text_dim = int(next(self._encoder.iter_embeddings(probe, 1))[1].shape[1])
+        self._separate_pairs = texts.ndim == 2 and self.pair_encoding == "separate"
+        self.embedding_dim_ = self._text_dim * (4 if self._separate_pairs else 1)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
@@ -193,6 +208,13 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         """
         check_fitted(self, "embedding_dim_")
         texts = validate_texts(self, X, reset=False)
+        if self._separate_pairs:
+            first, second = self._embed(texts[:, 0]), self._embed(texts[:, 1])
+            return np.hstack([first, second, np.abs(first - second), first * second])
+        return self._embed(texts)
+
+    def _embed(self, texts: np.ndarray) -> np.ndarray:
+        """Embed validated texts or joint pairs, through the cache."""
         encoder = self._get_encoder()
         namespace = cache_namespace(
             model=self.model_fingerprint_ or self.model_path_,
@@ -208,11 +230,11 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         first_row = np.empty(len(slot_of), dtype=np.intp)
         first_row[inverse[::-1]] = np.arange(len(keys))[::-1]
         unique_keys = list(slot_of)
-        unique = np.empty((len(unique_keys), self.embedding_dim_), dtype=np.float32)
+        unique = np.empty((len(unique_keys), self._text_dim), dtype=np.float32)
 
         cache = EmbeddingCache(self.cache_dir) if self.cache_dir is not None else None
         try:
-            found = cache.get_many(unique_keys, self.embedding_dim_) if cache else {}
+            found = cache.get_many(unique_keys, self._text_dim) if cache else {}
             todo = []
             for slot, key in enumerate(unique_keys):
                 vector = found.get(key)

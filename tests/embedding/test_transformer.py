@@ -10,6 +10,7 @@ import torch
 from sklearn.base import clone
 
 from skprepal import FrozenLLMTransformer
+from skprepal.embedding._encode import Encoder
 from skprepal.exceptions import InvalidInputError, ModelNotFoundError, NotFittedError
 
 
@@ -57,6 +58,40 @@ def test_pairs_go_to_the_tokenizer_as_text_and_text_pair(tiny_bert):
         [q + " " + a for q, a in zip(questions, answers)]
     )
     assert not np.allclose(out, joined, atol=1e-3)
+
+
+def test_separate_pair_encoding_gives_sentence_bert_pair_features(tiny_bert, tmp_path, monkeypatch):
+    questions = ["what is a refund", "who made the film", "why"]
+    answers = ["a refund is money back", "the plot", "because it was bad and not good at all"]
+    pairs = np.array([questions, answers], dtype=object).T
+    embedder = FrozenLLMTransformer(
+        tiny_bert, device="cpu", pair_encoding="separate", cache_dir=tmp_path
+    ).fit(pairs)
+    out = embedder.transform(pairs)
+    u = reference_embeddings(tiny_bert, questions)
+    v = reference_embeddings(tiny_bert, answers)
+    np.testing.assert_allclose(out, np.hstack([u, v, np.abs(u - v), u * v]), atol=1e-5)
+    assert out.shape == (3, embedder.embedding_dim_) == (3, 4 * u.shape[1])
+    assert embedder.get_feature_names_out().shape == (4 * u.shape[1],)
+    # Each text is cached on its own: a single-text transformer on the same cache finds them.
+    single = FrozenLLMTransformer(tiny_bert, device="cpu", cache_dir=tmp_path).fit(questions)
+
+    def no_forward(*args, **kwargs):
+        raise AssertionError("a text cached by the pair transform was embedded again")
+
+    monkeypatch.setattr(Encoder, "_forward", no_forward)
+    np.testing.assert_allclose(single.transform(questions), u, atol=1e-5)
+
+
+def test_separate_pair_encoding_leaves_single_texts_alone(tiny_bert, texts):
+    joint = FrozenLLMTransformer(tiny_bert, device="cpu").fit_transform(texts)
+    separate = FrozenLLMTransformer(tiny_bert, device="cpu", pair_encoding="separate")
+    np.testing.assert_array_equal(separate.fit_transform(texts), joint)
+
+
+def test_unknown_pair_encoding_is_a_clear_error(tiny_bert, texts):
+    with pytest.raises(InvalidInputError, match="pair_encoding.*separate"):
+        FrozenLLMTransformer(tiny_bert, device="cpu", pair_encoding="seperate").fit(texts)
 
 
 def test_containers_give_the_same_embeddings(tiny_bert, texts):

@@ -1,0 +1,397 @@
+"""PRepAL vs AL+FT vs random on real data: final models, transfer, overlap and cost.
+
+The paper's comparison scaled to this machine (2 CPU cores), on SST-2 and AG News, one fixed
+random pool of ``--pool`` (5,000) training texts per data set shared by every protocol, and
+``--seeds`` (3) seeds. A seed fixes the 50 random initial labels (the same rows for every
+protocol) and the fine-tuners' seeds.
+
+* **PRepAL**: margin sampling with a LogisticRegression head on frozen all-MiniLM-L6-v2
+  embeddings, 50 initial + 50 per round to 2,000 labels.
+* **AL+FT**: margin sampling where the model in the loop is all-MiniLM-L6-v2 fine-tuned from its
+  pretrained weights on the labels so far, every round (3 epochs, max_length 128, lr 5e-5), 50 + 50
+  per round to 500 labels (9 rounds). Its last round's model is its final model at 500.
+* **Random**: 50 + 50 per round drawn at random, to 2,000.
+
+Stages, each resumable per (data set, seed) under ``benchmarks/results/protocols/<data>/``:
+
+``loops``      the three acquisition runs (acquired order, per-round accuracy and seconds);
+``final500``   MiniLM fine-tuned on PRepAL's and random's first 500 (AL+FT's is its last round);
+``tfidf``      TF-IDF + LogisticRegression on each protocol's set at 500 and 2,000 labels;
+``mpnet``      all-mpnet-base-v2 (``../shared/tools/get-mpnet.sh``) fine-tuned on PRepAL's and
+               random's 500;
+``final2000``  MiniLM fine-tuned on PRepAL's and random's 2,000.
+
+The report (``protocols/README.md`` and PNGs) is rebuilt from whatever has been saved, so it can
+be written at any point with ``--report-only``.
+
+Usage::
+
+    python benchmarks/protocols.py                        # everything (hours: run it alone)
+    python benchmarks/protocols.py --stages loops final500
+    python benchmarks/protocols.py --quick                # 600-row pools, 200 labels, 1 seed
+    python benchmarks/protocols.py --report-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+import skprepal
+from skprepal import FrozenLLMTransformer, PRepALLearner, TransferFineTuner
+from skprepal.datasets import load_ag_news, load_sst2
+from skprepal.embedding import DEFAULT_MODEL
+from skprepal.evaluation import acquisition_overlap, format_mean_std
+
+HERE = Path(__file__).resolve().parent
+STAGES = ["loops", "final500", "tfidf", "mpnet", "final2000"]
+MPNET = Path(
+    os.environ.get("SKPREPAL_MPNET", "~/.cache/skprepal-models/all-mpnet-base-v2")
+).expanduser()
+
+
+def _subset(data, n: int | None, seed: int):
+    if n is None or n >= len(data.target):
+        return data.data, data.target
+    keep = np.sort(np.random.default_rng(seed).choice(len(data.target), n, replace=False))
+    return data.data[keep], data.target[keep]
+
+
+#: name, loader of (pool texts, labels) given the pool size, loader of the test set.
+DATASETS = {
+    "sst2": ("SST-2", lambda n: _subset(load_sst2("train"), n, 0), lambda: _subset(load_sst2("dev"), None, 1)),
+    "ag_news": ("AG News", lambda n: _subset(load_ag_news("train"), n, 0), lambda: _subset(load_ag_news("test"), 2000, 1)),
+}
+
+
+def _save(path: Path, record: dict) -> dict:
+    record["skprepal"] = skprepal.__version__
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, path)  # atomic: a killed run leaves no half-written result
+    return record
+
+
+def _load(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _fine_tuner(model, seed: int) -> TransferFineTuner:
+    return TransferFineTuner(
+        model, epochs=3, max_length=128, learning_rate=5e-5, batch_size=16, device="cpu",
+        random_state=seed,
+    )
+
+
+def _loop(X, y, X_test, y_test, *, strategy, estimator, budget, seed) -> dict:
+    learner = PRepALLearner(
+        estimator=estimator, query_strategy=strategy, initial_size=50, batch_size=50,
+        budget=budget, random_state=seed,
+    ).fit(X, y, eval_set=(X_test, y_test))
+    return {
+        "n_labeled": [r["n_labeled"] for r in learner.history_],
+        "score": [r["score"] for r in learner.history_],
+        "fit_seconds": [r["fit_seconds"] for r in learner.history_],
+        "query_seconds": [r["query_seconds"] for r in learner.history_],
+        "acquired": learner.labeled_indices_.tolist(),
+    }
+
+
+def _fit_score(make: Callable[[], object], X, y, X_test, y_test) -> dict:
+    start = time.perf_counter()
+    model = make().fit(X, y)
+    fit_seconds = time.perf_counter() - start
+    return {"score": float(model.score(X_test, y_test)), "fit_seconds": fit_seconds}
+
+
+class Run:
+    """The saved results of one (data set, seed), computed stage by stage on demand."""
+
+    def __init__(self, folder: Path, seed: int, data, budgets: tuple[int, int]) -> None:
+        self.folder, self.seed, self.budgets = folder, seed, budgets
+        self.texts, self.y, self.X, self.texts_test, self.y_test, self.X_test = data
+
+    def path(self, stage: str) -> Path:
+        return self.folder / f"{stage}-seed{self.seed}.json"
+
+    def result(self, stage: str) -> dict | None:
+        return _load(self.path(stage))
+
+    def run(self, stage: str) -> None:
+        if self.path(stage).is_file():
+            return
+        small, large = self.budgets
+        if stage == "loops":
+            lr = LogisticRegression(max_iter=1000)
+            record = {
+                "prepal": _loop(self.X, self.y, self.X_test, self.y_test, strategy="margin",
+                                estimator=lr, budget=large, seed=self.seed),
+                "random": _loop(self.X, self.y, self.X_test, self.y_test, strategy="random",
+                                estimator=lr, budget=large, seed=self.seed),
+                "alft": _loop(self.texts, self.y, self.texts_test, self.y_test, strategy="margin",
+                              estimator=_fine_tuner(DEFAULT_MODEL, self.seed),
+                              budget=small, seed=self.seed),
+            }
+        else:
+            loops = self.result("loops")
+            if loops is None:
+                print(f"  {stage} needs the loops stage of seed {self.seed}: skipped", flush=True)
+                return
+            record = self._final_models(stage, loops, small, large)
+            if record is None:
+                return
+        _save(self.path(stage), record)
+
+    def _final_models(self, stage: str, loops: dict, small: int, large: int) -> dict | None:
+        texts, y = self.texts, self.y
+
+        def rows(protocol: str, n: int) -> np.ndarray:
+            return np.asarray(loops[protocol]["acquired"][:n])
+
+        def fit(make, protocol, n):
+            r = rows(protocol, n)
+            return _fit_score(make, texts[r], y[r], self.texts_test, self.y_test)
+
+        if stage == "final500":
+            minilm = lambda: _fine_tuner(DEFAULT_MODEL, self.seed)  # noqa: E731
+            return {p: fit(minilm, p, small) for p in ("prepal", "random")}
+        if stage == "final2000":
+            minilm = lambda: _fine_tuner(DEFAULT_MODEL, self.seed)  # noqa: E731
+            return {p: fit(minilm, p, large) for p in ("prepal", "random")}
+        if stage == "tfidf":
+            tfidf = lambda: make_pipeline(  # noqa: E731
+                TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
+                LogisticRegression(max_iter=1000, C=10.0),
+            )
+            record = {f"{p}@{small}": fit(tfidf, p, small) for p in ("prepal", "alft", "random")}
+            record |= {f"{p}@{large}": fit(tfidf, p, large) for p in ("prepal", "random")}
+            return record
+        if stage == "mpnet":
+            if not (MPNET / "config.json").is_file():
+                print(f"  MPNet not found at {MPNET}: run ../shared/tools/get-mpnet.sh", flush=True)
+                return None
+            mpnet = lambda: _fine_tuner(MPNET, self.seed)  # noqa: E731
+            # AL+FT's set is left out: MPNet fine-tunes cost 2-5 min each on this machine.
+            return {p: fit(mpnet, p, small) for p in ("prepal", "random")}
+        raise ValueError(stage)
+
+
+def _cell(values: list[float], digits: int = 3) -> str:
+    if not values:
+        return "–"
+    return format_mean_std(float(np.mean(values)), float(np.std(values)), digits)
+
+
+def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results: Path) -> list[str]:
+    loops = [r.result("loops") for r in runs]
+    loops = [lp for lp in loops if lp is not None]
+    if not loops:
+        return [f"## {name}: no finished runs yet", ""]
+    small, large = runs[0].budgets
+    pool, test = len(runs[0].y), len(runs[0].y_test)
+    n = loops[0]["alft"]["n_labeled"]
+    lines = [f"## {name}: pool {pool:,}, test {test:,}, {len(loops)} seeds", ""]
+
+    # Learning curves of the three protocols up to the AL+FT budget.
+    def curve(protocol: str) -> np.ndarray:
+        return np.array([lp[protocol]["score"][: len(n)] for lp in loops])
+
+    curves = {"PRepAL (LR on frozen MiniLM)": curve("prepal"), "AL+FT (MiniLM fine-tuned)": curve("alft"),
+              "random (LR on frozen MiniLM)": curve("random")}
+    lines += [
+        "### Accuracy of the model in the loop, per round",
+        "",
+        "| labels | " + " | ".join(curves) + " |",
+        "|---:|" + "---:|" * len(curves),
+        *[f"| {k} | " + " | ".join(_cell(c[:, i].tolist()) for c in curves.values()) + " |"
+          for i, k in enumerate(n)],
+        "",
+        "PRepAL's and random's loop models are LogisticRegression on frozen embeddings; AL+FT's "
+        "is the fine-tuned MiniLM, so this table compares the loops, not the data. The final-model "
+        "table below compares the acquired data with one and the same final model.",
+        "",
+    ]
+
+    # Final models on each protocol's acquired set.
+    def finals(stage: str, protocol: str) -> list[float]:
+        saved = [r.result(stage) for r in runs]
+        return [s[protocol]["score"] for s in saved if s is not None and protocol in s]
+
+    alft_final = [lp["alft"]["score"][-1] for lp in loops]
+    lr_at = lambda p, k: [lp[p]["score"][lp[p]["n_labeled"].index(k)] for lp in loops]  # noqa: E731
+    lines += [
+        "### Final models on each protocol's acquired set",
+        "",
+        "| final model | labels | PRepAL set | AL+FT set | random set |",
+        "|---|---:|---:|---:|---:|",
+        f"| MiniLM fine-tuned | {small} | {_cell(finals('final500', 'prepal'))} | "
+        f"{_cell(alft_final)} | {_cell(finals('final500', 'random'))} |",
+        f"| MiniLM fine-tuned | {large:,} | {_cell(finals('final2000', 'prepal'))} | – | "
+        f"{_cell(finals('final2000', 'random'))} |",
+        f"| MPNet fine-tuned (transfer) | {small} | {_cell(finals('mpnet', 'prepal'))} | "
+        f"{_cell(finals('mpnet', 'alft'))} | {_cell(finals('mpnet', 'random'))} |",
+        f"| TF-IDF + LR (transfer) | {small} | {_cell(finals('tfidf', f'prepal@{small}'))} | "
+        f"{_cell(finals('tfidf', f'alft@{small}'))} | {_cell(finals('tfidf', f'random@{small}'))} |",
+        f"| TF-IDF + LR (transfer) | {large:,} | {_cell(finals('tfidf', f'prepal@{large}'))} | – | "
+        f"{_cell(finals('tfidf', f'random@{large}'))} |",
+        f"| LR on frozen MiniLM (the PRepAL head) | {small} | {_cell(lr_at('prepal', small))} | – | "
+        f"{_cell(lr_at('random', small))} |",
+        f"| LR on frozen MiniLM (the PRepAL head) | {large:,} | {_cell(lr_at('prepal', large))} | – | "
+        f"{_cell(lr_at('random', large))} |",
+        "",
+        "Mean ± std over the seeds finished for each cell (a dash: not part of the protocol). "
+        "AL+FT's MiniLM at 500 is its last round's model, fine-tuned with the same settings and "
+        "seed as the other MiniLM cells.",
+        "",
+    ]
+
+    # Overlap of the acquired sets.
+    ks = [k for k in n if k > 50]
+    overlap = {
+        "PRepAL vs AL+FT": np.array([acquisition_overlap(lp["prepal"]["acquired"], lp["alft"]["acquired"], ks) for lp in loops]),
+        "random vs AL+FT": np.array([acquisition_overlap(lp["random"]["acquired"], lp["alft"]["acquired"], ks) for lp in loops]),
+        "PRepAL vs random": np.array([acquisition_overlap(lp["prepal"]["acquired"], lp["random"]["acquired"], ks) for lp in loops]),
+    }
+    lines += [
+        "### Jaccard overlap of the acquired index sets",
+        "",
+        "| labels | " + " | ".join(overlap) + " |",
+        "|---:|" + "---:|" * len(overlap),
+        *[f"| {k} | " + " | ".join(_cell(o[:, i].tolist(), 3) for o in overlap.values()) + " |"
+          for i, k in enumerate(ks)],
+        "",
+        "All three share the same 50 initial rows, which alone give a Jaccard of 50 / (2k - 50) "
+        f"({50 / (2 * ks[-1] - 50):.3f} at {ks[-1]}); two independent random draws of {ks[-1]} "
+        f"from {pool:,} would share about {ks[-1] / pool:.2f} of their rows beyond that.",
+        "",
+    ]
+
+    # Cost per round and in total, from the loops' own timings.
+    fit = {p: np.array([lp[p]["fit_seconds"][: len(n)] for lp in loops]).mean(axis=0) for p in ("prepal", "alft")}
+    query = {p: np.array([lp[p]["query_seconds"][: len(n)] for lp in loops]).mean(axis=0) for p in ("prepal", "alft")}
+    lines += [
+        "### Wall-clock per round (mean over seeds)",
+        "",
+        "| labels | PRepAL head fit | PRepAL query | AL+FT fine-tune | AL+FT query (predict the pool) | AL+FT : PRepAL |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, k in enumerate(n):
+        prepal_s, alft_s = fit["prepal"][i] + query["prepal"][i], fit["alft"][i] + query["alft"][i]
+        lines.append(
+            f"| {k} | {fit['prepal'][i]:.3f} s | {query['prepal'][i]:.3f} s | {fit['alft'][i]:.1f} s | "
+            f"{query['alft'][i]:.1f} s | {alft_s / prepal_s:,.0f}x |"
+        )
+    prepal_loop = float(fit["prepal"].sum() + query["prepal"].sum())
+    alft_loop = float(fit["alft"].sum() + query["alft"].sum())
+    final_fit = [s["prepal"]["fit_seconds"] for s in (r.result("final500") for r in runs) if s is not None]
+    final_s = float(np.mean(final_fit)) if final_fit else float("nan")
+    prepal_total = embed_seconds + prepal_loop + final_s
+    lines += [
+        "",
+        f"| to {small} labels, total | seconds |",
+        "|---|---:|",
+        f"| PRepAL: embed the pool once (no cache) | {embed_seconds:.1f} |",
+        f"| PRepAL: {len(n)} head fits + {len(n) - 1} queries | {prepal_loop:.2f} |",
+        f"| PRepAL: fine-tune the final MiniLM on its {small} labels | {final_s:.1f} |",
+        f"| **PRepAL total** | **{prepal_total:.1f}** |",
+        f"| **AL+FT total**: {len(n)} fine-tunes + {len(n) - 1} pool predictions (the last fine-tune is its final model) | **{alft_loop:.1f}** |",
+        "",
+        f"Loop only, AL+FT : PRepAL = **{alft_loop / prepal_loop:,.0f}x**; everything included "
+        f"(PRepAL's embedding and final fine-tune) = **{alft_loop / prepal_total:.1f}x**.",
+        "",
+        f"![{name}]({key}.png)",
+        "",
+    ]
+    _plot(curves, n, overlap, ks, name, results / f"{key}.png")
+    return lines
+
+
+def _plot(curves, n, overlap, ks, name, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skprepal.evaluation import plot_learning_curves
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    plot_learning_curves(curves, n, ax=left, title=f"{name}: model in the loop")
+    for label, o in overlap.items():
+        right.errorbar(ks, o.mean(axis=0), yerr=o.std(axis=0), marker="o", capsize=3, label=label)
+    right.set(xlabel="labels", ylabel="Jaccard overlap", title=f"{name}: acquired-set overlap", ylim=(0, 1))
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="600-row pools, 200-row tests, 200 labels, 1 seed")
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    parser.add_argument("--stages", nargs="+", default=STAGES, choices=STAGES)
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--pool", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cache-dir", default=str(HERE / ".cache"))
+    parser.add_argument("--report-only", action="store_true", help="tabulate what is saved, run nothing")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    seeds = args.seeds or (1 if args.quick else 3)
+    pool_size = args.pool or (600 if args.quick else 5000)
+    budgets = (150, 200) if args.quick else (500, 2000)
+    results = HERE / "results" / ("protocols-quick" if args.quick else "protocols")
+    given = sys.argv[1:] if argv is None else list(argv)
+    lines = [
+        f"# PRepAL vs AL+FT vs random ({'quick' if args.quick else 'full'} protocol)",
+        "",
+        f"Command: `{' '.join(['python benchmarks/protocols.py', *given])}` · skprepal "
+        f"{skprepal.__version__} · torch {torch.__version__} · {platform.machine()}, "
+        f"{os.cpu_count()} cores, {args.threads} torch threads, CPU · margin sampling, 50 initial + "
+        f"50 per round · fine-tuning: 3 epochs, max_length 128, lr 5e-5, batch 16 · accuracy "
+        "mean ± std over seeds.",
+        "",
+    ]
+    embedder = FrozenLLMTransformer(cache_dir=args.cache_dir, batch_size=64, show_progress=False)
+    for key in args.datasets:
+        name, load_pool, load_test = DATASETS[key]
+        texts, y = load_pool(pool_size)
+        texts_test, y_test = load_test()
+        if args.quick:
+            texts_test, y_test = texts_test[:200], y_test[:200]
+        folder = results / key
+        folder.mkdir(parents=True, exist_ok=True)
+        embed_record = _load(folder / "embedding.json")
+        if embed_record is None:
+            # What a first PRepAL run pays: the pool embedded with no cache.
+            start = time.perf_counter()
+            FrozenLLMTransformer(batch_size=64, show_progress=False).fit_transform(texts)
+            embed_record = _save(folder / "embedding.json", {"seconds": time.perf_counter() - start})
+        X, X_test = embedder.fit_transform(texts), embedder.transform(texts_test)
+        runs = [Run(folder, s, (texts, y, X, texts_test, y_test, X_test), budgets) for s in range(seeds)]
+        if not args.report_only:
+            for stage in args.stages:
+                for run in runs:
+                    start = time.perf_counter()
+                    run.run(stage)
+                    print(f"{name} seed {run.seed} {stage}: {time.perf_counter() - start:.0f} s", flush=True)
+        lines += _report(runs, name, key, embed_record["seconds"], results)
+    (results / "README.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
