@@ -8,8 +8,10 @@ protocol) and the fine-tuners' seeds.
 * **PRepAL**: margin sampling with a LogisticRegression head on frozen all-MiniLM-L6-v2
   embeddings, 50 initial + 50 per round to 2,000 labels.
 * **AL+FT**: margin sampling where the model in the loop is all-MiniLM-L6-v2 fine-tuned from its
-  pretrained weights on the labels so far, every round (3 epochs, max_length 128, lr 5e-5), 50 + 50
-  per round to 500 labels (9 rounds). Its last round's model is its final model at 500.
+  pretrained weights on the labels so far, every round (3 epochs but at least 96 optimizer steps,
+  the steps of 3 epochs over 500 texts; max_length 128, lr 5e-5, batch 16), 50 + 50 per round to
+  500 labels (9 rounds). Its last round's model is its final model at 500. Every other fine-tune
+  here uses the same settings.
 * **Random**: 50 + 50 per round drawn at random, to 2,000.
 
 Stages, each resumable per (data set, seed) under ``benchmarks/results/protocols/<data>/``:
@@ -88,10 +90,10 @@ def _load(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _fine_tuner(model, seed: int) -> TransferFineTuner:
+def _fine_tuner(model, seed: int, min_steps: int) -> TransferFineTuner:
     return TransferFineTuner(
-        model, epochs=3, max_length=128, learning_rate=5e-5, batch_size=16, device="cpu",
-        random_state=seed,
+        model, epochs=3, min_steps=min_steps, max_length=128, learning_rate=5e-5, batch_size=16,
+        device="cpu", random_state=seed,
     )
 
 
@@ -121,6 +123,9 @@ class Run:
 
     def __init__(self, folder: Path, seed: int, data, budgets: tuple[int, int]) -> None:
         self.folder, self.seed, self.budgets = folder, seed, budgets
+        # Every fine-tune takes at least the steps of 3 epochs over the AL+FT budget: 3 epochs of
+        # 50 texts are 12 steps, which leave AL+FT's early models near chance.
+        self.min_steps = 3 * -(-budgets[0] // 16)
         self.texts, self.y, self.X, self.texts_test, self.y_test, self.X_test = data
 
     def path(self, stage: str) -> Path:
@@ -141,7 +146,7 @@ class Run:
                 "random": _loop(self.X, self.y, self.X_test, self.y_test, strategy="random",
                                 estimator=lr, budget=large, seed=self.seed),
                 "alft": _loop(self.texts, self.y, self.texts_test, self.y_test, strategy="margin",
-                              estimator=_fine_tuner(DEFAULT_MODEL, self.seed),
+                              estimator=_fine_tuner(DEFAULT_MODEL, self.seed, self.min_steps),
                               budget=small, seed=self.seed),
             }
         else:
@@ -165,10 +170,10 @@ class Run:
             return _fit_score(make, texts[r], y[r], self.texts_test, self.y_test)
 
         if stage == "final500":
-            minilm = lambda: _fine_tuner(DEFAULT_MODEL, self.seed)  # noqa: E731
+            minilm = lambda: _fine_tuner(DEFAULT_MODEL, self.seed, self.min_steps)  # noqa: E731
             return {p: fit(minilm, p, small) for p in ("prepal", "random")}
         if stage == "final2000":
-            minilm = lambda: _fine_tuner(DEFAULT_MODEL, self.seed)  # noqa: E731
+            minilm = lambda: _fine_tuner(DEFAULT_MODEL, self.seed, self.min_steps)  # noqa: E731
             return {p: fit(minilm, p, large) for p in ("prepal", "random")}
         if stage == "tfidf":
             tfidf = lambda: make_pipeline(  # noqa: E731
@@ -182,7 +187,7 @@ class Run:
             if not (MPNET / "config.json").is_file():
                 print(f"  MPNet not found at {MPNET}: run ../shared/tools/get-mpnet.sh", flush=True)
                 return None
-            mpnet = lambda: _fine_tuner(MPNET, self.seed)  # noqa: E731
+            mpnet = lambda: _fine_tuner(MPNET, self.seed, self.min_steps)  # noqa: E731
             # AL+FT's set is left out: MPNet fine-tunes cost 2-5 min each on this machine.
             return {p: fit(mpnet, p, small) for p in ("prepal", "random")}
         raise ValueError(stage)
@@ -360,7 +365,8 @@ def main(argv=None) -> int:
         f"Command: `{' '.join(['python benchmarks/protocols.py', *given])}` · skprepal "
         f"{skprepal.__version__} · torch {torch.__version__} · {platform.machine()}, "
         f"{os.cpu_count()} cores, {args.threads} torch threads, CPU · margin sampling, 50 initial + "
-        f"50 per round · fine-tuning: 3 epochs, max_length 128, lr 5e-5, batch 16 · accuracy "
+        f"50 per round · fine-tuning: 3 epochs but at least {3 * -(-budgets[0] // 16)} steps, "
+        "max_length 128, lr 5e-5, batch 16 · accuracy "
         "mean ± std over seeds.",
         "",
     ]

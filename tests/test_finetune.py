@@ -52,6 +52,16 @@ def test_random_state_repeats_runs_and_leaves_global_rngs_alone(tiny_bert):
     assert not np.allclose(first, other)
 
 
+def test_min_steps_raises_the_epochs_of_small_fits(tiny_bert):
+    X, y = _toy()  # 40 rows in batches of 8: 5 steps an epoch
+    short = _tuner(tiny_bert, epochs=2, batch_size=8, min_steps=20).fit(X, y)
+    assert short.epochs_ == 4.0
+    assert max(entry["step"] for entry in short.log_history_) == 20
+    enough = _tuner(tiny_bert, epochs=2, batch_size=8, min_steps=5).fit(X, y)
+    assert enough.epochs_ == 2.0
+    assert max(entry["step"] for entry in enough.log_history_) == 10
+
+
 def test_sentence_pairs(tiny_bert):
     X, y = _toy()
     pairs = [(text, "a question?") for text in X]
