@@ -199,6 +199,19 @@ def _cell(values: list[float], digits: int = 3) -> str:
     return format_mean_std(float(np.mean(values)), float(np.std(values)), digits)
 
 
+def _table_by_budget(title: str, budgets: list[int], columns: dict[str, np.ndarray]) -> list[str]:
+    """A Markdown table with a row per budget and a mean ± std column per (seeds x budgets) array."""
+    return [
+        f"### {title}",
+        "",
+        "| labels | " + " | ".join(columns) + " |",
+        "|---:|" + "---:|" * len(columns),
+        *[f"| {k} | " + " | ".join(_cell(c[:, i].tolist()) for c in columns.values()) + " |"
+          for i, k in enumerate(budgets)],
+        "",
+    ]
+
+
 def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results: Path) -> list[str]:
     loops = [r.result("loops") for r in runs]
     loops = [lp for lp in loops if lp is not None]
@@ -216,13 +229,7 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
     curves = {"PRepAL (LR on frozen MiniLM)": curve("prepal"), "AL+FT (MiniLM fine-tuned)": curve("alft"),
               "random (LR on frozen MiniLM)": curve("random")}
     lines += [
-        "### Accuracy of the model in the loop, per round",
-        "",
-        "| labels | " + " | ".join(curves) + " |",
-        "|---:|" + "---:|" * len(curves),
-        *[f"| {k} | " + " | ".join(_cell(c[:, i].tolist()) for c in curves.values()) + " |"
-          for i, k in enumerate(n)],
-        "",
+        *_table_by_budget("Accuracy of the model in the loop, per round", n, curves),
         "PRepAL's and random's loop models are LogisticRegression on frozen embeddings; AL+FT's "
         "is the fine-tuned MiniLM, so this table compares the loops, not the data. The final-model "
         "table below compares the acquired data with one and the same final model.",
@@ -270,13 +277,7 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
         "PRepAL vs random": np.array([acquisition_overlap(lp["prepal"]["acquired"], lp["random"]["acquired"], ks) for lp in loops]),
     }
     lines += [
-        "### Jaccard overlap of the acquired index sets",
-        "",
-        "| labels | " + " | ".join(overlap) + " |",
-        "|---:|" + "---:|" * len(overlap),
-        *[f"| {k} | " + " | ".join(_cell(o[:, i].tolist(), 3) for o in overlap.values()) + " |"
-          for i, k in enumerate(ks)],
-        "",
+        *_table_by_budget("Jaccard overlap of the acquired index sets", ks, overlap),
         "All three share the same 50 initial rows, which alone give a Jaccard of 50 / (2k - 50) "
         f"({50 / (2 * ks[-1] - 50):.3f} at {ks[-1]}); two independent random draws of {ks[-1]} "
         f"from {pool:,} would share about {ks[-1] / pool:.2f} of their rows beyond that.",

@@ -80,6 +80,7 @@ def run_protocol(
     test_size: float | int = 0.25,
     model: str = DEFAULT_MODEL,
     cache_dir: str | None = None,
+    pair_encoding: str = "joint",
     finetune: dict[str, Any] | None = None,
     out_dir: str | Path | None = None,
     echo: Callable[[str], None] = print,
@@ -104,6 +105,8 @@ def run_protocol(
         Encoder for the frozen embeddings and the fine-tuned final model.
     cache_dir : str or None
         Embedding cache folder.
+    pair_encoding : {"joint", "separate"}
+        How :class:`~skprepal.FrozenLLMTransformer` embeds text pairs.
     finetune : dict or None
         Keyword arguments of :class:`~skprepal.TransferFineTuner` for the final models; None skips
         the fine-tuning phase.
@@ -129,7 +132,7 @@ def run_protocol(
         )
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    embedder = FrozenLLMTransformer(model, cache_dir=cache_dir)
+    embedder = FrozenLLMTransformer(model, cache_dir=cache_dir, pair_encoding=pair_encoding)
     vectors = embedder.fit_transform(texts)
     timings["embedding (once)"] = time.perf_counter() - start
     echo(f"embedded {len(texts)} texts once in {timings['embedding (once)']:.1f} s")

@@ -61,6 +61,10 @@ def _add_file_arguments(command: argparse.ArgumentParser, *, labels: bool) -> No
     command.add_argument(
         "--cache-dir", default=".skprepal-cache", help="embedding cache folder (default: %(default)s)"
     )
+    command.add_argument(
+        "--pair-encoding", choices=["joint", "separate"], default="joint",
+        help="text pairs: through the encoder together, or text by text as [u, v, |u-v|, u*v]",
+    )
 
 
 def _simulate(args: argparse.Namespace) -> None:
@@ -79,7 +83,7 @@ def _simulate(args: argparse.Namespace) -> None:
     result = run_protocol(
         texts, labels, strategies=args.strategies, seeds=args.seeds, initial_size=args.initial_size,
         batch_size=args.batch_size, budget=args.budget, test_size=test_size, model=args.model,
-        cache_dir=args.cache_dir, finetune=finetune, out_dir=out,
+        cache_dir=args.cache_dir, pair_encoding=args.pair_encoding, finetune=finetune, out_dir=out,
     )
     report = [
         f"# skprepal simulate {args.file}",
@@ -114,7 +118,9 @@ def _embed(args: argparse.Namespace) -> None:
 
     texts, _ = text_and_labels(read_table(args.file, args.format), args.text_column, None, args.file)
     start = time.perf_counter()
-    vectors = FrozenLLMTransformer(args.model, cache_dir=args.cache_dir, show_progress=True).fit_transform(texts)
+    vectors = FrozenLLMTransformer(
+        args.model, cache_dir=args.cache_dir, pair_encoding=args.pair_encoding, show_progress=True
+    ).fit_transform(texts)
     with EmbeddingCache(args.cache_dir) as cache:
         size = len(cache)
     print(f"{len(texts)} texts -> {vectors.shape[1]}-d vectors in {time.perf_counter() - start:.1f} s; "

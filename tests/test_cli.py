@@ -87,6 +87,12 @@ def test_embed_fills_the_cache_for_jsonl_pairs(tiny_bert, tmp_path, capsys):
 
     with EmbeddingCache(cache) as stored:
         assert len(stored) == 12
+    # Separately, each of the 24 texts is an entry of its own, and the vectors are 4 x 32-d.
+    assert main(["embed", str(path), "--text-column", "q", "s", "--model", str(tiny_bert),
+                 "--cache-dir", str(cache), "--pair-encoding", "separate"]) == 0
+    assert "128-d vectors" in capsys.readouterr().out
+    with EmbeddingCache(cache) as stored:
+        assert len(stored) == 12 + 24
 
 
 @pytest.mark.parametrize(
