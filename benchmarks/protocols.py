@@ -269,6 +269,23 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
         "",
     ]
 
+    # What the acquired sets hold: uncertainty sampling skews the classes, which matters to
+    # final models other than the head that chose the rows.
+    classes = np.unique(runs[0].y)
+    lines += [
+        f"### Class counts of the acquired sets at {small} labels (mean over seeds)",
+        "",
+        "| set | " + " | ".join(str(c) for c in classes) + " |",
+        "|---|" + "---:|" * len(classes),
+    ]
+    for protocol, label in (("prepal", "PRepAL"), ("alft", "AL+FT"), ("random", "random")):
+        counts = np.mean(
+            [[np.sum(runs[0].y[lp[protocol]["acquired"][:small]] == c) for c in classes] for lp in loops],
+            axis=0,
+        )
+        lines.append(f"| {label} | " + " | ".join(f"{v:.0f}" for v in counts) + " |")
+    lines.append("")
+
     # Overlap of the acquired sets.
     ks = [k for k in n if k > 50]
     overlap = {
