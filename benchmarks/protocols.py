@@ -73,8 +73,16 @@ def _subset(data, n: int | None, seed: int):
 
 #: name, loader of (pool texts, labels) given the pool size, loader of the test set.
 DATASETS = {
-    "sst2": ("SST-2", lambda n: _subset(load_sst2("train"), n, 0), lambda: _subset(load_sst2("dev"), None, 1)),
-    "ag_news": ("AG News", lambda n: _subset(load_ag_news("train"), n, 0), lambda: _subset(load_ag_news("test"), 2000, 1)),
+    "sst2": (
+        "SST-2",
+        lambda n: _subset(load_sst2("train"), n, 0),
+        lambda: _subset(load_sst2("dev"), None, 1),
+    ),
+    "ag_news": (
+        "AG News",
+        lambda n: _subset(load_ag_news("train"), n, 0),
+        lambda: _subset(load_ag_news("test"), 2000, 1),
+    ),
 }
 
 
@@ -92,15 +100,25 @@ def _load(path: Path) -> dict | None:
 
 def _fine_tuner(model, seed: int, min_steps: int) -> TransferFineTuner:
     return TransferFineTuner(
-        model, epochs=3, min_steps=min_steps, max_length=128, learning_rate=5e-5, batch_size=16,
-        device="cpu", random_state=seed,
+        model,
+        epochs=3,
+        min_steps=min_steps,
+        max_length=128,
+        learning_rate=5e-5,
+        batch_size=16,
+        device="cpu",
+        random_state=seed,
     )
 
 
 def _loop(X, y, X_test, y_test, *, strategy, estimator, budget, seed) -> dict:
     learner = PRepALLearner(
-        estimator=estimator, query_strategy=strategy, initial_size=50, batch_size=50,
-        budget=budget, random_state=seed,
+        estimator=estimator,
+        query_strategy=strategy,
+        initial_size=50,
+        batch_size=50,
+        budget=budget,
+        random_state=seed,
     ).fit(X, y, eval_set=(X_test, y_test))
     return {
         "n_labeled": [r["n_labeled"] for r in learner.history_],
@@ -141,13 +159,36 @@ class Run:
         if stage == "loops":
             lr = LogisticRegression(max_iter=1000)
             record = {
-                "prepal": _loop(self.X, self.y, self.X_test, self.y_test, strategy="margin",
-                                estimator=lr, budget=large, seed=self.seed),
-                "random": _loop(self.X, self.y, self.X_test, self.y_test, strategy="random",
-                                estimator=lr, budget=large, seed=self.seed),
-                "alft": _loop(self.texts, self.y, self.texts_test, self.y_test, strategy="margin",
-                              estimator=_fine_tuner(DEFAULT_MODEL, self.seed, self.min_steps),
-                              budget=small, seed=self.seed),
+                "prepal": _loop(
+                    self.X,
+                    self.y,
+                    self.X_test,
+                    self.y_test,
+                    strategy="margin",
+                    estimator=lr,
+                    budget=large,
+                    seed=self.seed,
+                ),
+                "random": _loop(
+                    self.X,
+                    self.y,
+                    self.X_test,
+                    self.y_test,
+                    strategy="random",
+                    estimator=lr,
+                    budget=large,
+                    seed=self.seed,
+                ),
+                "alft": _loop(
+                    self.texts,
+                    self.y,
+                    self.texts_test,
+                    self.y_test,
+                    strategy="margin",
+                    estimator=_fine_tuner(DEFAULT_MODEL, self.seed, self.min_steps),
+                    budget=small,
+                    seed=self.seed,
+                ),
             }
         else:
             loops = self.result("loops")
@@ -206,8 +247,10 @@ def _table_by_budget(title: str, budgets: list[int], columns: dict[str, np.ndarr
         "",
         "| labels | " + " | ".join(columns) + " |",
         "|---:|" + "---:|" * len(columns),
-        *[f"| {k} | " + " | ".join(_cell(c[:, i].tolist()) for c in columns.values()) + " |"
-          for i, k in enumerate(budgets)],
+        *[
+            f"| {k} | " + " | ".join(_cell(c[:, i].tolist()) for c in columns.values()) + " |"
+            for i, k in enumerate(budgets)
+        ],
         "",
     ]
 
@@ -226,8 +269,11 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
     def curve(protocol: str) -> np.ndarray:
         return np.array([lp[protocol]["score"][: len(n)] for lp in loops])
 
-    curves = {"PRepAL (LR on frozen MiniLM)": curve("prepal"), "AL+FT (MiniLM fine-tuned)": curve("alft"),
-              "random (LR on frozen MiniLM)": curve("random")}
+    curves = {
+        "PRepAL (LR on frozen MiniLM)": curve("prepal"),
+        "AL+FT (MiniLM fine-tuned)": curve("alft"),
+        "random (LR on frozen MiniLM)": curve("random"),
+    }
     lines += [
         *_table_by_budget("Accuracy of the model in the loop, per round", n, curves),
         "PRepAL's and random's loop models are LogisticRegression on frozen embeddings; AL+FT's "
@@ -280,7 +326,10 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
     ]
     for protocol, label in (("prepal", "PRepAL"), ("alft", "AL+FT"), ("random", "random")):
         counts = np.mean(
-            [[np.sum(runs[0].y[lp[protocol]["acquired"][:small]] == c) for c in classes] for lp in loops],
+            [
+                [np.sum(runs[0].y[lp[protocol]["acquired"][:small]] == c) for c in classes]
+                for lp in loops
+            ],
             axis=0,
         )
         lines.append(f"| {label} | " + " | ".join(f"{v:.0f}" for v in counts) + " |")
@@ -289,9 +338,24 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
     # Overlap of the acquired sets.
     ks = [k for k in n if k > 50]
     overlap = {
-        "PRepAL vs AL+FT": np.array([acquisition_overlap(lp["prepal"]["acquired"], lp["alft"]["acquired"], ks) for lp in loops]),
-        "random vs AL+FT": np.array([acquisition_overlap(lp["random"]["acquired"], lp["alft"]["acquired"], ks) for lp in loops]),
-        "PRepAL vs random": np.array([acquisition_overlap(lp["prepal"]["acquired"], lp["random"]["acquired"], ks) for lp in loops]),
+        "PRepAL vs AL+FT": np.array(
+            [
+                acquisition_overlap(lp["prepal"]["acquired"], lp["alft"]["acquired"], ks)
+                for lp in loops
+            ]
+        ),
+        "random vs AL+FT": np.array(
+            [
+                acquisition_overlap(lp["random"]["acquired"], lp["alft"]["acquired"], ks)
+                for lp in loops
+            ]
+        ),
+        "PRepAL vs random": np.array(
+            [
+                acquisition_overlap(lp["prepal"]["acquired"], lp["random"]["acquired"], ks)
+                for lp in loops
+            ]
+        ),
     }
     lines += [
         *_table_by_budget("Jaccard overlap of the acquired index sets", ks, overlap),
@@ -302,8 +366,14 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
     ]
 
     # Cost per round and in total, from the loops' own timings.
-    fit = {p: np.array([lp[p]["fit_seconds"][: len(n)] for lp in loops]).mean(axis=0) for p in ("prepal", "alft")}
-    query = {p: np.array([lp[p]["query_seconds"][: len(n)] for lp in loops]).mean(axis=0) for p in ("prepal", "alft")}
+    fit = {
+        p: np.array([lp[p]["fit_seconds"][: len(n)] for lp in loops]).mean(axis=0)
+        for p in ("prepal", "alft")
+    }
+    query = {
+        p: np.array([lp[p]["query_seconds"][: len(n)] for lp in loops]).mean(axis=0)
+        for p in ("prepal", "alft")
+    }
     lines += [
         "### Wall-clock per round (mean over seeds)",
         "",
@@ -318,7 +388,9 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
         )
     prepal_loop = float(fit["prepal"].sum() + query["prepal"].sum())
     alft_loop = float(fit["alft"].sum() + query["alft"].sum())
-    final_fit = [s["prepal"]["fit_seconds"] for s in (r.result("final500") for r in runs) if s is not None]
+    final_fit = [
+        s["prepal"]["fit_seconds"] for s in (r.result("final500") for r in runs) if s is not None
+    ]
     final_s = float(np.mean(final_fit)) if final_fit else float("nan")
     prepal_total = embed_seconds + prepal_loop + final_s
     lines += [
@@ -353,7 +425,12 @@ def _plot(curves, n, overlap, ks, name, path: Path) -> None:
     plot_learning_curves(curves, n, ax=left, title=f"{name}: model in the loop")
     for label, o in overlap.items():
         right.errorbar(ks, o.mean(axis=0), yerr=o.std(axis=0), marker="o", capsize=3, label=label)
-    right.set(xlabel="labels", ylabel="Jaccard overlap", title=f"{name}: acquired-set overlap", ylim=(0, 1))
+    right.set(
+        xlabel="labels",
+        ylabel="Jaccard overlap",
+        title=f"{name}: acquired-set overlap",
+        ylim=(0, 1),
+    )
     right.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches="tight")
@@ -362,14 +439,18 @@ def _plot(curves, n, overlap, ks, name, path: Path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="600-row pools, 200-row tests, 200 labels, 1 seed")
+    parser.add_argument(
+        "--quick", action="store_true", help="600-row pools, 200-row tests, 200 labels, 1 seed"
+    )
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--stages", nargs="+", default=STAGES, choices=STAGES)
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--pool", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache-dir", default=str(HERE / ".cache"))
-    parser.add_argument("--report-only", action="store_true", help="tabulate what is saved, run nothing")
+    parser.add_argument(
+        "--report-only", action="store_true", help="tabulate what is saved, run nothing"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     seeds = args.seeds or (1 if args.quick else 3)
@@ -402,15 +483,22 @@ def main(argv=None) -> int:
             # What a first PRepAL run pays: the pool embedded with no cache.
             start = time.perf_counter()
             FrozenLLMTransformer(batch_size=64, show_progress=False).fit_transform(texts)
-            embed_record = _save(folder / "embedding.json", {"seconds": time.perf_counter() - start})
+            embed_record = _save(
+                folder / "embedding.json", {"seconds": time.perf_counter() - start}
+            )
         X, X_test = embedder.fit_transform(texts), embedder.transform(texts_test)
-        runs = [Run(folder, s, (texts, y, X, texts_test, y_test, X_test), budgets) for s in range(seeds)]
+        runs = [
+            Run(folder, s, (texts, y, X, texts_test, y_test, X_test), budgets) for s in range(seeds)
+        ]
         if not args.report_only:
             for stage in args.stages:
                 for run in runs:
                     start = time.perf_counter()
                     run.run(stage)
-                    print(f"{name} seed {run.seed} {stage}: {time.perf_counter() - start:.0f} s", flush=True)
+                    print(
+                        f"{name} seed {run.seed} {stage}: {time.perf_counter() - start:.0f} s",
+                        flush=True,
+                    )
         lines += _report(runs, name, key, embed_record["seconds"], results)
     (results / "README.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -33,13 +33,19 @@ from skprepal.evaluation import acquisition_overlap, format_mean_std
 
 HERE = Path(__file__).resolve().parent
 #: mode name -> (strategy, batch size)
-MODES = {"margin, batch 1": ("margin", 1), "margin, batch 50": ("margin", 50), "random, batch 50": ("random", 50)}
+MODES = {
+    "margin, batch 1": ("margin", 1),
+    "margin, batch 50": ("margin", 50),
+    "random, batch 50": ("random", 50),
+}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2,000-row pools, 200 labels, 2 seeds")
-    parser.add_argument("--datasets", nargs="+", default=["sst2", "ag_news", "trec"], choices=list(DATASETS))
+    parser.add_argument(
+        "--datasets", nargs="+", default=["sst2", "ag_news", "trec"], choices=list(DATASETS)
+    )
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache-dir", default=str(HERE / ".cache"))
@@ -75,7 +81,9 @@ def main(argv=None) -> int:
                 path = folder / f"{strategy}-batch{batch}-seed{seed}.json"
                 record = json.loads(path.read_text()) if path.is_file() else None
                 if record is None:
-                    record = run_one(path, X, y, X_test, y_test, strategy, seed, budget, batch_size=batch)
+                    record = run_one(
+                        path, X, y, X_test, y_test, strategy, seed, budget, batch_size=batch
+                    )
                 records[mode].append(record)
             print(f"{name} {mode}: done", flush=True)
         report_at = [b for b in (100, 200, 300, 400, 500) if b <= budget]
@@ -86,7 +94,8 @@ def main(argv=None) -> int:
         lines += [
             f"## {name}: pool {len(y):,}, test {len(y_test):,}",
             "",
-            "| mode | " + " | ".join(f"{k} labels" for k in report_at)
+            "| mode | "
+            + " | ".join(f"{k} labels" for k in report_at)
             + " | rounds | loop seconds (fits + queries) | per round |",
             "|---|" + "---:|" * (len(report_at) + 3),
         ]
@@ -96,7 +105,9 @@ def main(argv=None) -> int:
             seconds = np.mean([r["fit_seconds"] + r["query_seconds"] for r in runs])
             rounds = len(runs[0]["n_labeled"]) - 1
             lines.append(
-                f"| {mode} | " + " | ".join(cells) + f" | {rounds} | {seconds:.2f} | {seconds / (rounds + 1) * 1000:.1f} ms |"
+                f"| {mode} | "
+                + " | ".join(cells)
+                + f" | {rounds} | {seconds:.2f} | {seconds / (rounds + 1) * 1000:.1f} ms |"
             )
         jaccard = [
             acquisition_overlap(a["acquired"], b["acquired"], [budget])[0]
