@@ -37,6 +37,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -157,37 +158,17 @@ class Run:
             return
         small, large = self.budgets
         if stage == "loops":
-            lr = LogisticRegression(max_iter=1000)
+            on_vectors = functools.partial(
+                _loop, self.X, self.y, self.X_test, self.y_test,
+                estimator=LogisticRegression(max_iter=1000), budget=large, seed=self.seed,
+            )
             record = {
-                "prepal": _loop(
-                    self.X,
-                    self.y,
-                    self.X_test,
-                    self.y_test,
-                    strategy="margin",
-                    estimator=lr,
-                    budget=large,
-                    seed=self.seed,
-                ),
-                "random": _loop(
-                    self.X,
-                    self.y,
-                    self.X_test,
-                    self.y_test,
-                    strategy="random",
-                    estimator=lr,
-                    budget=large,
-                    seed=self.seed,
-                ),
+                "prepal": on_vectors(strategy="margin"),
+                "random": on_vectors(strategy="random"),
                 "alft": _loop(
-                    self.texts,
-                    self.y,
-                    self.texts_test,
-                    self.y_test,
-                    strategy="margin",
+                    self.texts, self.y, self.texts_test, self.y_test, strategy="margin",
                     estimator=_fine_tuner(DEFAULT_MODEL, self.seed, self.min_steps),
-                    budget=small,
-                    seed=self.seed,
+                    budget=small, seed=self.seed,
                 ),
             }
         else:
