@@ -88,9 +88,6 @@ def main(argv=None) -> int:
             print(f"{name} {mode}: done", flush=True)
         report_at = [b for b in (100, 200, 300, 400, 500) if b <= budget]
 
-        def at(record: dict, k: int) -> float:
-            return record["score"][record["n_labeled"].index(k)]
-
         lines += [
             f"## {name}: pool {len(y):,}, test {len(y_test):,}",
             "",
@@ -100,7 +97,7 @@ def main(argv=None) -> int:
             "|---|" + "---:|" * (len(report_at) + 3),
         ]
         for mode, runs in records.items():
-            scores = [[at(r, k) for r in runs] for k in report_at]
+            scores = [[_score_at(r, k) for r in runs] for k in report_at]
             cells = [format_mean_std(float(np.mean(v)), float(np.std(v))) for v in scores]
             seconds = np.mean([r["fit_seconds"] + r["query_seconds"] for r in runs])
             rounds = len(runs[0]["n_labeled"]) - 1
@@ -119,11 +116,38 @@ def main(argv=None) -> int:
             f"{format_mean_std(np.mean(jaccard), np.std(jaccard))} (the shared 50 initial rows alone "
             f"give {50 / (2 * budget - 50):.3f}).",
             "",
+            f"![{name}]({key}.png)",
+            "",
         ]
+        _plot(records, budget, name, results / f"{key}.png")
     results.mkdir(parents=True, exist_ok=True)
     (results / "README.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
+
+
+def _score_at(record: dict, n_labeled: int) -> float:
+    return record["score"][record["n_labeled"].index(n_labeled)]
+
+
+def _plot(records: dict[str, list[dict]], budget: int, name: str, path: Path) -> None:
+    """Every mode's mean curve at the budgets all modes share (50, 100, ...), on one axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skprepal.evaluation import plot_learning_curves
+
+    shared = list(range(50, budget + 1, 50))
+    curves = {
+        mode: [[_score_at(r, k) for k in shared] for r in runs]
+        for mode, runs in records.items()
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ax = plot_learning_curves(curves, shared, title=f"{name}: sequential (batch 1) vs batch 50")
+    ax.figure.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(ax.figure)
 
 
 if __name__ == "__main__":
