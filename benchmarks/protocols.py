@@ -18,6 +18,8 @@ Stages, each resumable per (data set, seed) under ``benchmarks/results/protocols
 
 ``loops``      the three acquisition runs (acquired order, per-round accuracy and seconds);
 ``final500``   MiniLM fine-tuned on PRepAL's and random's first 500 (AL+FT's is its last round);
+``reseed500``  MiniLM fine-tuned 3 more times on each protocol's 500 (AL+FT's too) with other
+               fine-tuner seeds: how much of a difference is fine-tuning noise, not the data;
 ``tfidf``      TF-IDF + LogisticRegression on each protocol's set at 500 and 2,000 labels;
 ``mpnet``      all-mpnet-base-v2 (``../shared/tools/get-mpnet.sh``) fine-tuned on PRepAL's and
                random's 500;
@@ -59,7 +61,9 @@ from skprepal.embedding import DEFAULT_MODEL
 from skprepal.evaluation import acquisition_overlap, format_mean_std
 
 HERE = Path(__file__).resolve().parent
-STAGES = ["loops", "final500", "tfidf", "mpnet", "final2000"]
+STAGES = ["loops", "final500", "reseed500", "tfidf", "mpnet", "final2000"]
+#: Fine-tuner seeds no other stage uses (those use the data seed 0, 1, 2, ...).
+RESEEDS = (1000, 1001, 1002)
 MPNET = Path(
     os.environ.get("SKPREPAL_MPNET", "~/.cache/skprepal-models/all-mpnet-base-v2")
 ).expanduser()
@@ -194,6 +198,14 @@ class Run:
         if stage == "final500":
             minilm = lambda: _fine_tuner(DEFAULT_MODEL, self.seed, self.min_steps)  # noqa: E731
             return {p: fit(minilm, p, small) for p in ("prepal", "random")}
+        if stage == "reseed500":
+            return {
+                p: [
+                    fit(functools.partial(_fine_tuner, DEFAULT_MODEL, s, self.min_steps), p, small)
+                    for s in RESEEDS
+                ]
+                for p in ("prepal", "alft", "random")
+            }
         if stage == "final2000":
             minilm = lambda: _fine_tuner(DEFAULT_MODEL, self.seed, self.min_steps)  # noqa: E731
             return {p: fit(minilm, p, large) for p in ("prepal", "random")}
@@ -296,6 +308,8 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
         "",
     ]
 
+    lines += _reseed_table(runs, small)
+
     # What the acquired sets hold: uncertainty sampling skews the classes, which matters to
     # final models other than the head that chose the rows.
     classes = np.unique(runs[0].y)
@@ -391,6 +405,41 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
         "",
     ]
     _plot(curves, n, overlap, ks, name, results / f"{key}.png")
+    return lines
+
+
+def _reseed_table(runs: list[Run], small: int) -> list[str]:
+    """Each protocol's acquired set fine-tuned with several seeds: data effect vs fine-tune noise."""
+    saved = [(r.result("loops"), r.result("reseed500")) for r in runs]
+    saved = [(lp, rs) for lp, rs in saved if lp is not None and rs is not None]
+    if not saved:
+        return []
+    lines = [
+        f"### Fine-tuning noise: MiniLM fine-tuned {len(RESEEDS)} times on each acquired set "
+        f"at {small} labels",
+        "",
+        "| set | fine-tunes | mean | std within a set (fine-tuner seeds) "
+        "| std between sets (data seeds) | worst – best |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for protocol, label in (("prepal", "PRepAL"), ("alft", "AL+FT"), ("random", "random")):
+        # sets x fine-tuner seeds
+        scores = np.array([[fit["score"] for fit in rs[protocol]] for _, rs in saved])
+        between = f"{scores.mean(axis=1).std():.3f}" if len(saved) > 1 else "–"
+        lines.append(
+            f"| {label} | {scores.size} | {scores.mean():.3f} | {scores.std(axis=1).mean():.3f} "
+            f"| {between} | {scores.min():.3f} – {scores.max():.3f} |"
+        )
+    in_loop = [lp["alft"]["score"][-1] for lp, _ in saved]
+    refit = [np.mean([fit["score"] for fit in rs["alft"]]) for _, rs in saved]
+    lines += [
+        "",
+        f"Fine-tuner seeds {', '.join(map(str, RESEEDS))}; {len(saved)} acquired sets per protocol "
+        "(one per data seed). AL+FT's own last-round model at "
+        f"{small}, per data seed: {', '.join(f'{v:.3f}' for v in in_loop)}; the same sets "
+        f"re-fine-tuned (mean of {len(RESEEDS)}): {', '.join(f'{v:.3f}' for v in refit)}.",
+        "",
+    ]
     return lines
 
 
