@@ -48,7 +48,11 @@ def compare(name, texts, ours, theirs, batch_size, repeats):
     """Best of ``repeats`` alternating runs for each side; checks both give the same vectors."""
     ours_times, theirs_times = [], []
     for rep in range(repeats):
-        order = [("ours", ours), ("theirs", theirs)] if rep % 2 == 0 else [("theirs", theirs), ("ours", ours)]
+        order = (
+            [("ours", ours), ("theirs", theirs)]
+            if rep % 2 == 0
+            else [("theirs", theirs), ("ours", ours)]
+        )
         for who, fn in order:
             seconds, out = timed(lambda fn=fn: fn(texts))
             (ours_times if who == "ours" else theirs_times).append(seconds)
@@ -85,7 +89,10 @@ def main(argv=None) -> int:
     sst_train = load_sst2("train").data
     datasets = {"SST-2": sample(sst_train, n_sst), "IMDb": sample(load_imdb("train").data, n_imdb)}
     ours = FrozenLLMTransformer(
-        batch_size=args.batch_size, max_length=args.max_length, normalize=True, device="cpu",
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        normalize=True,
+        device="cpu",
         show_progress=False,
     ).fit(["warm up"])
     st = SentenceTransformer(ours.model_path_, device="cpu")
@@ -110,14 +117,22 @@ def main(argv=None) -> int:
     cache_texts = sample(sst_train, n_cache, seed=1)
     with tempfile.TemporaryDirectory() as cache_dir:
         cold_embedder = FrozenLLMTransformer(
-            batch_size=args.batch_size, max_length=args.max_length, normalize=True, device="cpu",
-            cache_dir=cache_dir, show_progress=False,
+            batch_size=args.batch_size,
+            max_length=args.max_length,
+            normalize=True,
+            device="cpu",
+            cache_dir=cache_dir,
+            show_progress=False,
         )
         fit_cold, _ = timed(lambda: cold_embedder.fit(["x"]))
         cold, first = timed(lambda: cold_embedder.transform(cache_texts))
         warm_embedder = FrozenLLMTransformer(
-            batch_size=args.batch_size, max_length=args.max_length, normalize=True, device="cpu",
-            cache_dir=cache_dir, show_progress=False,
+            batch_size=args.batch_size,
+            max_length=args.max_length,
+            normalize=True,
+            device="cpu",
+            cache_dir=cache_dir,
+            show_progress=False,
         )
         fit_warm, _ = timed(lambda: warm_embedder.fit(["x"]))
         warm, second = timed(lambda: warm_embedder.transform(cache_texts))

@@ -42,7 +42,10 @@ def main(argv=None) -> int:
     for seed in range(args.seeds):
         sample = np.random.default_rng(seed).choice(len(train.data), args.n_train, replace=False)
         clf = TransferFineTuner(
-            epochs=args.epochs, max_length=args.max_length, batch_size=16, device="cpu",
+            epochs=args.epochs,
+            max_length=args.max_length,
+            batch_size=16,
+            device="cpu",
             random_state=seed,
         )
         start = time.perf_counter()

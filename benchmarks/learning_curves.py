@@ -24,7 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import os
 import platform
 import sys
@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _records import load_record, provenance, save_record
 
 import skprepal
 from skprepal import FrozenLLMTransformer, PRepALLearner
@@ -59,22 +60,53 @@ def _qnli():
 
 
 DATASETS = {
-    "sst2": ("SST-2", lambda: ((d := load_sst2("train")).data, d.target), lambda: ((d := load_sst2("dev")).data, d.target)),
-    "ag_news": ("AG News", lambda: ((d := load_ag_news("train")).data, d.target), lambda: ((d := load_ag_news("test")).data, d.target)),
-    "trec": ("TREC-6", lambda: ((d := load_trec("train")).data, d.target), lambda: ((d := load_trec("test")).data, d.target)),
+    "sst2": (
+        "SST-2",
+        lambda: ((d := load_sst2("train")).data, d.target),
+        lambda: ((d := load_sst2("dev")).data, d.target),
+    ),
+    "ag_news": (
+        "AG News",
+        lambda: ((d := load_ag_news("train")).data, d.target),
+        lambda: ((d := load_ag_news("test")).data, d.target),
+    ),
+    "trec": (
+        "TREC-6",
+        lambda: ((d := load_trec("train")).data, d.target),
+        lambda: ((d := load_trec("test")).data, d.target),
+    ),
     "qnli": ("QNLI (dev split 4,463 / 1,000)", lambda: _qnli()[0], lambda: _qnli()[1]),
     "qnli_separate": (
-        "QNLI, pair_encoding='separate' (dev split 4,463 / 1,000)", lambda: _qnli()[0], lambda: _qnli()[1]
+        "QNLI, pair_encoding='separate' (dev split 4,463 / 1,000)",
+        lambda: _qnli()[0],
+        lambda: _qnli()[1],
     ),
     "imdb": ("IMDb", lambda: ((d := load_imdb("train")).data, d.target), _imdb_test),
 }
+
+
+class LazyEmbedding:
+    """A pool's and test set's embeddings, computed on first use: finished runs need no model."""
+
+    def __init__(self, embedder, texts, texts_test) -> None:
+        self.embedder, self.texts, self.texts_test, self.seconds = embedder, texts, texts_test, None
+
+    @functools.cached_property
+    def vectors(self):
+        start = time.perf_counter()
+        vectors = self.embedder.fit_transform(self.texts), self.embedder.transform(self.texts_test)
+        self.seconds = time.perf_counter() - start
+        return vectors
 
 
 def run_one(path: Path, X, y, X_test, y_test, strategy, seed, budget, batch_size=50) -> dict:
     """One simulation, written to ``path`` as JSON (atomically: a killed run leaves no file)."""
     start = time.perf_counter()
     learner = PRepALLearner(
-        query_strategy=strategy, batch_size=batch_size, initial_size=50, budget=budget,
+        query_strategy=strategy,
+        batch_size=batch_size,
+        initial_size=50,
+        budget=budget,
         random_state=seed,
     ).fit(X, y, eval_set=(X_test, y_test))
     record = {
@@ -84,12 +116,8 @@ def run_one(path: Path, X, y, X_test, y_test, strategy, seed, budget, batch_size
         "query_seconds": sum(r["query_seconds"] for r in learner.history_),
         "wall_seconds": time.perf_counter() - start,
         "acquired": learner.labeled_indices_.tolist(),
-        "skprepal": skprepal.__version__,
     }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, path)
-    return record
+    return save_record(path, record)
 
 
 def main(argv=None) -> int:
@@ -104,7 +132,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache-dir", default=str(HERE / ".cache"))
     parser.add_argument(
-        "--report-only", action="store_true",
+        "--report-only",
+        action="store_true",
         help="tabulate the runs already saved, running nothing (seeds not yet run are left out)",
     )
     args = parser.parse_args(argv)
@@ -122,12 +151,19 @@ def main(argv=None) -> int:
         f"{os.cpu_count()} cores, {args.threads} torch threads · head LogisticRegression on frozen "
         f"all-MiniLM-L6-v2 embeddings · 50 random initial labels + 50 per round to {budget} · "
         f"{seeds} seeds · test accuracy mean ± std"
-        + (f" · pools and test sets subsampled to {pool_cap:,} rows" if pool_cap else "") + ".",
+        + (f" · pools and test sets subsampled to {pool_cap:,} rows" if pool_cap else "")
+        + ".",
+        "",
+        "Each (data set, strategy, seed) is one saved run; the command above ran those that were "
+        "missing and tabulated all. To redo one, delete its JSON file and run "
+        "`python benchmarks/learning_curves.py --datasets <data> --strategies <strategy>`.",
         "",
     ]
     for key in args.datasets:
         name, load_train, load_test = DATASETS[key]
-        embedder = FrozenLLMTransformer(cache_dir=args.cache_dir, batch_size=64, **EMBEDDING.get(key, {}))
+        embedder = FrozenLLMTransformer(
+            cache_dir=args.cache_dir, batch_size=64, **EMBEDDING.get(key, {})
+        )
         (texts, y), (texts_test, y_test) = load_train(), load_test()
         if pool_cap and len(y) > pool_cap:
             keep = np.random.default_rng(0).choice(len(y), pool_cap, replace=False)
@@ -135,29 +171,32 @@ def main(argv=None) -> int:
         if pool_cap and len(y_test) > pool_cap:
             keep = np.random.default_rng(1).choice(len(y_test), pool_cap, replace=False)
             texts_test, y_test = texts_test[keep], y_test[keep]
-        start = time.perf_counter()
-        X, X_test = embedder.fit_transform(texts), embedder.transform(texts_test)
-        embed_seconds = time.perf_counter() - start
+        embedding = LazyEmbedding(embedder, texts, texts_test)
         folder = results / key
         folder.mkdir(parents=True, exist_ok=True)
-        curves, budgets, cost = {}, None, {"fit": 0.0, "query": 0.0}
+        curves, budgets, cost, saved = {}, None, {"fit": 0.0, "query": 0.0}, []
         for strategy in args.strategies:
             runs = []
             for seed in range(seeds):
                 path = folder / f"{strategy}-seed{seed}.json"
-                record = json.loads(path.read_text()) if path.is_file() else None
+                record = load_record(path)
                 if record is None or record["n_labeled"][-1] != min(budget, len(y)):
                     if args.report_only:
                         continue
+                    X, X_test = embedding.vectors
                     record = run_one(path, X, y, X_test, y_test, strategy, seed, budget)
                 runs.append(record["score"])
+                saved.append(record)
                 budgets = record["n_labeled"]
                 cost["fit"] += record["fit_seconds"]
                 cost["query"] += record["query_seconds"]
             if not runs:
                 continue
             curves[strategy] = np.array(runs)
-            print(f"{name} {strategy}: {format_mean_std(curves[strategy][:, -1].mean(), curves[strategy][:, -1].std())}", flush=True)
+            print(
+                f"{name} {strategy}: {format_mean_std(curves[strategy][:, -1].mean(), curves[strategy][:, -1].std())}",
+                flush=True,
+            )
         budgets = np.array(budgets)
         last = int(budgets[-1])
         report_at = sorted({b for b in (100, 500, 1000, 2000) if b <= last} | {last})
@@ -166,17 +205,31 @@ def main(argv=None) -> int:
         lines += [
             f"## {name}: pool {len(y):,}, test {len(y_test):,}",
             "",
-            "| strategy | seeds | " + " | ".join(f"{b} labels" for b in report_at) + " | vs random at the last |",
+            "| strategy | seeds | "
+            + " | ".join(f"{b} labels" for b in report_at)
+            + " | vs random at the last |",
             "|---|---:|" + "---:|" * (len(report_at) + 1),
         ]
         for strategy, curve in curves.items():
             cells = [format_mean_std(curve[:, c].mean(), curve[:, c].std()) for c in cols]
-            gain = "" if base is None else f"{(curve[:, cols[-1]].mean() - base[:, cols[-1]].mean()) * 100:+.1f} points"
+            gain = (
+                ""
+                if base is None
+                else f"{(curve[:, cols[-1]].mean() - base[:, cols[-1]].mean()) * 100:+.1f} points"
+            )
             lines.append(f"| {strategy} | {len(curve)} | " + " | ".join(cells) + f" | {gain} |")
         lines += [
             "",
-            f"Wall-clock: embedding {embed_seconds:.1f} s (0 when cached), head fits {cost['fit']:.1f} s, "
+            "Wall-clock: embedding "
+            + (
+                "not needed by this command"
+                if embedding.seconds is None
+                else f"{embedding.seconds:.1f} s (0 when cached)"
+            )
+            + f", head fits {cost['fit']:.1f} s, "
             f"queries {cost['query']:.1f} s over all runs.",
+            "",
+            provenance(saved),
             "",
             f"![{name}]({key}.png)",
             "",

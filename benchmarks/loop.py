@@ -59,8 +59,13 @@ def run_skprepal(X, y, initial, rounds, batch):
         return initial  # at the start the pool is X itself, in order
 
     learner = PRepALLearner(
-        head(), query_strategy="entropy", initial_strategy=fixed_start, batch_size=batch,
-        initial_size=len(initial), budget=len(initial) + rounds * batch, random_state=0,
+        head(),
+        query_strategy="entropy",
+        initial_strategy=fixed_start,
+        batch_size=batch,
+        initial_size=len(initial),
+        budget=len(initial) + rounds * batch,
+        random_state=0,
     ).fit(X, y)
     return learner, learner.labeled_indices_
 
@@ -71,7 +76,11 @@ def run_modal(X, y, initial, rounds, batch):
 
     rows = np.arange(len(X))
     X_train, y_train = X[initial], y[initial]
-    X_pool, y_pool, pool_rows = np.delete(X, initial, 0), np.delete(y, initial), np.delete(rows, initial)
+    X_pool, y_pool, pool_rows = (
+        np.delete(X, initial, 0),
+        np.delete(y, initial),
+        np.delete(rows, initial),
+    )
     acquired = [initial]
     clf = head().fit(X_train, y_train)
     for _ in range(rounds):
@@ -80,7 +89,9 @@ def run_modal(X, y, initial, rounds, batch):
         y_train = np.concatenate([y_train, y_pool[query]])
         acquired.append(pool_rows[query])
         X_pool, y_pool, pool_rows = (
-            np.delete(X_pool, query, 0), np.delete(y_pool, query), np.delete(pool_rows, query)
+            np.delete(X_pool, query, 0),
+            np.delete(y_pool, query),
+            np.delete(pool_rows, query),
         )
         clf = head().fit(X_train, y_train)
     return clf, np.concatenate(acquired)
@@ -144,8 +155,11 @@ def main(argv=None) -> int:
         "",
     ]
     with threadpool_limits(args.threads):
-        loops = {"skprepal PRepALLearner": run_skprepal, "modAL recipe": run_modal,
-                 "small-text PoolBasedActiveLearner": run_small_text}
+        loops = {
+            "skprepal PRepALLearner": run_skprepal,
+            "modAL recipe": run_modal,
+            "small-text PoolBasedActiveLearner": run_small_text,
+        }
         for fn in loops.values():  # warm-up: imports, BLAS thread pools, first-call caches
             fn(X, y, initial, 2, batch)
         results = {name: [] for name in loops}
@@ -201,7 +215,9 @@ def main(argv=None) -> int:
         q_repeats = 5 if args.quick else 25
         t_ref, ref_idx = time_query(reference, q_repeats)
         t_ours, our_idx = time_query(lambda: strategy(clf, X, batch), q_repeats)
-        t_modal, modal_idx = time_query(lambda: entropy_sampling(clf, X, n_instances=batch)[0], q_repeats)
+        t_modal, modal_idx = time_query(
+            lambda: entropy_sampling(clf, X, n_instances=batch)[0], q_repeats
+        )
         same = set(ref_idx.tolist()) == set(our_idx.tolist()) == set(np.asarray(modal_idx).tolist())
         lines += [
             f"## One entropy query ({n_pool:,} rows, 50 picks, head fit on 500 labels; median of {q_repeats})",
@@ -222,10 +238,18 @@ def main(argv=None) -> int:
         for b in (1, 50):
             start = time.perf_counter()
             learner = PRepALLearner(
-                head(), query_strategy="entropy", batch_size=b, initial_size=50, budget=budget,
+                head(),
+                query_strategy="entropy",
+                batch_size=b,
+                initial_size=50,
+                budget=budget,
                 random_state=0,
             ).fit(X, y)
-            seq[b] = (time.perf_counter() - start, learner.score(X_test, y_test), len(learner.history_))
+            seq[b] = (
+                time.perf_counter() - start,
+                learner.score(X_test, y_test),
+                len(learner.history_),
+            )
         lines += [
             f"## Batch size 1 vs 50 at {budget} labels (50 random initial)",
             "",
@@ -233,7 +257,9 @@ def main(argv=None) -> int:
             "|---:|---:|---:|---:|---:|",
         ]
         for b, (seconds, accuracy, n_rounds) in seq.items():
-            lines.append(f"| {b} | {n_rounds - 1} | {seconds:.2f} | {seconds / n_rounds * 1e3:.1f} | {accuracy:.4f} |")
+            lines.append(
+                f"| {b} | {n_rounds - 1} | {seconds:.2f} | {seconds / n_rounds * 1e3:.1f} | {accuracy:.4f} |"
+            )
     report = "\n".join(lines) + "\n"
     print(report)
     RESULTS.mkdir(exist_ok=True)

@@ -14,15 +14,17 @@ protocol) and the fine-tuners' seeds.
   here uses the same settings.
 * **Random**: 50 + 50 per round drawn at random, to 2,000.
 
-Stages, each resumable per (data set, seed) under ``benchmarks/results/protocols/<data>/``:
+Stages, each saved per (data set, seed) under ``benchmarks/results/protocols/<data>/`` and
+resumable part by part (a protocol's loop, one final model): a stopped run, or a stage that
+gained a part, computes only what its saved record lacks.
 
 ``loops``      the three acquisition runs (acquired order, per-round accuracy and seconds);
 ``final500``   MiniLM fine-tuned on PRepAL's and random's first 500 (AL+FT's is its last round);
 ``reseed500``  MiniLM fine-tuned 3 more times on each protocol's 500 (AL+FT's too) with other
                fine-tuner seeds: how much of a difference is fine-tuning noise, not the data;
 ``tfidf``      TF-IDF + LogisticRegression on each protocol's set at 500 and 2,000 labels;
-``mpnet``      all-mpnet-base-v2 (``../shared/tools/get-mpnet.sh``) fine-tuned on PRepAL's and
-               random's 500;
+``mpnet``      all-mpnet-base-v2 (``../shared/tools/get-mpnet.sh``) fine-tuned on each
+               protocol's 500;
 ``final2000``  MiniLM fine-tuned on PRepAL's and random's 2,000.
 
 The report (``protocols/README.md`` and PNGs) is rebuilt from whatever has been saved, so it can
@@ -40,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import platform
 import sys
@@ -50,6 +51,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _records import load_record, provenance, save_record
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -89,18 +91,6 @@ DATASETS = {
         lambda: _subset(load_ag_news("test"), 2000, 1),
     ),
 }
-
-
-def _save(path: Path, record: dict) -> dict:
-    record["skprepal"] = skprepal.__version__
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, path)  # atomic: a killed run leaves no half-written result
-    return record
-
-
-def _load(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def _fine_tuner(model, seed: int, min_steps: int) -> TransferFineTuner:
@@ -155,75 +145,91 @@ class Run:
         return self.folder / f"{stage}-seed{self.seed}.json"
 
     def result(self, stage: str) -> dict | None:
-        return _load(self.path(stage))
+        return load_record(self.path(stage))
 
     def run(self, stage: str) -> None:
-        if self.path(stage).is_file():
+        """Compute what is missing of ``stage``, saving after each part (protocol or budget)."""
+        saved = self.result(stage) or {}
+        jobs = self._jobs(stage)
+        if jobs is None:
             return
+        for key, job in jobs.items():
+            if key not in saved:
+                saved[key] = job()
+                save_record(self.path(stage), saved)
+
+    def _jobs(self, stage: str) -> dict[str, Callable[[], object]] | None:
+        """The parts of ``stage`` by their key in its saved record, each a function computing it."""
         small, large = self.budgets
         if stage == "loops":
             on_vectors = functools.partial(
-                _loop, self.X, self.y, self.X_test, self.y_test,
-                estimator=LogisticRegression(max_iter=1000), budget=large, seed=self.seed,
+                _loop,
+                self.X,
+                self.y,
+                self.X_test,
+                self.y_test,
+                estimator=LogisticRegression(max_iter=1000),
+                budget=large,
+                seed=self.seed,
             )
-            record = {
-                "prepal": on_vectors(strategy="margin"),
-                "random": on_vectors(strategy="random"),
-                "alft": _loop(
-                    self.texts, self.y, self.texts_test, self.y_test, strategy="margin",
-                    estimator=_fine_tuner(DEFAULT_MODEL, self.seed, self.min_steps),
-                    budget=small, seed=self.seed,
-                ),
+            on_texts = functools.partial(
+                _loop,
+                self.texts,
+                self.y,
+                self.texts_test,
+                self.y_test,
+                strategy="margin",
+                estimator=_fine_tuner(DEFAULT_MODEL, self.seed, self.min_steps),
+                budget=small,
+                seed=self.seed,
+            )
+            return {
+                "prepal": functools.partial(on_vectors, strategy="margin"),
+                "random": functools.partial(on_vectors, strategy="random"),
+                "alft": on_texts,
             }
-        else:
-            loops = self.result("loops")
-            if loops is None:
-                print(f"  {stage} needs the loops stage of seed {self.seed}: skipped", flush=True)
-                return
-            record = self._final_models(stage, loops, small, large)
-            if record is None:
-                return
-        _save(self.path(stage), record)
-
-    def _final_models(self, stage: str, loops: dict, small: int, large: int) -> dict | None:
+        loops = self.result("loops")
+        if loops is None or not {"prepal", "random", "alft"} <= loops.keys():
+            print(f"  {stage} needs the loops stage of seed {self.seed}: skipped", flush=True)
+            return None
         texts, y = self.texts, self.y
 
-        def rows(protocol: str, n: int) -> np.ndarray:
-            return np.asarray(loops[protocol]["acquired"][:n])
-
         def fit(make, protocol, n):
-            r = rows(protocol, n)
-            return _fit_score(make, texts[r], y[r], self.texts_test, self.y_test)
+            r = np.asarray(loops[protocol]["acquired"][:n])
+            return functools.partial(_fit_score, make, texts[r], y[r], self.texts_test, self.y_test)
 
+        minilm = functools.partial(_fine_tuner, DEFAULT_MODEL, self.seed, self.min_steps)
         if stage == "final500":
-            minilm = lambda: _fine_tuner(DEFAULT_MODEL, self.seed, self.min_steps)  # noqa: E731
+            # AL+FT's final MiniLM at 500 is its last round's model.
             return {p: fit(minilm, p, small) for p in ("prepal", "random")}
         if stage == "reseed500":
-            return {
-                p: [
-                    fit(functools.partial(_fine_tuner, DEFAULT_MODEL, s, self.min_steps), p, small)
+
+            def reseeded(protocol):
+                return lambda: [
+                    fit(
+                        functools.partial(_fine_tuner, DEFAULT_MODEL, s, self.min_steps),
+                        protocol,
+                        small,
+                    )()
                     for s in RESEEDS
                 ]
-                for p in ("prepal", "alft", "random")
-            }
+
+            return {p: reseeded(p) for p in ("prepal", "alft", "random")}
         if stage == "final2000":
-            minilm = lambda: _fine_tuner(DEFAULT_MODEL, self.seed, self.min_steps)  # noqa: E731
             return {p: fit(minilm, p, large) for p in ("prepal", "random")}
         if stage == "tfidf":
             tfidf = lambda: make_pipeline(  # noqa: E731
                 TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
                 LogisticRegression(max_iter=1000, C=10.0),
             )
-            record = {f"{p}@{small}": fit(tfidf, p, small) for p in ("prepal", "alft", "random")}
-            record |= {f"{p}@{large}": fit(tfidf, p, large) for p in ("prepal", "random")}
-            return record
+            jobs = {f"{p}@{small}": fit(tfidf, p, small) for p in ("prepal", "alft", "random")}
+            return jobs | {f"{p}@{large}": fit(tfidf, p, large) for p in ("prepal", "random")}
         if stage == "mpnet":
             if not (MPNET / "config.json").is_file():
                 print(f"  MPNet not found at {MPNET}: run ../shared/tools/get-mpnet.sh", flush=True)
                 return None
-            mpnet = lambda: _fine_tuner(MPNET, self.seed, self.min_steps)  # noqa: E731
-            # AL+FT's set is left out: MPNet fine-tunes cost 2-5 min each on this machine.
-            return {p: fit(mpnet, p, small) for p in ("prepal", "random")}
+            mpnet = functools.partial(_fine_tuner, MPNET, self.seed, self.min_steps)
+            return {p: fit(mpnet, p, small) for p in ("prepal", "alft", "random")}
         raise ValueError(stage)
 
 
@@ -256,7 +262,13 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
     small, large = runs[0].budgets
     pool, test = len(runs[0].y), len(runs[0].y_test)
     n = loops[0]["alft"]["n_labeled"]
-    lines = [f"## {name}: pool {pool:,}, test {test:,}, {len(loops)} seeds", ""]
+    saved = [r.result(stage) for r in runs for stage in STAGES]
+    lines = [
+        f"## {name}: pool {pool:,}, test {test:,}, {len(loops)} seeds",
+        "",
+        provenance(s for s in saved if s is not None),
+        "",
+    ]
 
     # Learning curves of the three protocols up to the AL+FT budget.
     def curve(protocol: str) -> np.ndarray:
@@ -508,12 +520,12 @@ def main(argv=None) -> int:
             texts_test, y_test = texts_test[:200], y_test[:200]
         folder = results / key
         folder.mkdir(parents=True, exist_ok=True)
-        embed_record = _load(folder / "embedding.json")
+        embed_record = load_record(folder / "embedding.json")
         if embed_record is None:
             # What a first PRepAL run pays: the pool embedded with no cache.
             start = time.perf_counter()
             FrozenLLMTransformer(batch_size=64, show_progress=False).fit_transform(texts)
-            embed_record = _save(
+            embed_record = save_record(
                 folder / "embedding.json", {"seconds": time.perf_counter() - start}
             )
         X, X_test = embedder.fit_transform(texts), embedder.transform(texts_test)

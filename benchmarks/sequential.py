@@ -17,7 +17,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -25,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from learning_curves import DATASETS, run_one
+from _records import load_record, provenance
+from learning_curves import DATASETS, LazyEmbedding, run_one
 
 import skprepal
 from skprepal import FrozenLLMTransformer
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
         if args.quick:
             keep = np.random.default_rng(0).choice(len(y), min(2000, len(y)), replace=False)
             texts, y = texts[keep], y[keep]
-        X, X_test = embedder.fit_transform(texts), embedder.transform(texts_test)
+        embedding = LazyEmbedding(embedder, texts, texts_test)
         folder = results / key
         folder.mkdir(parents=True, exist_ok=True)
         records: dict[str, list[dict]] = {}
@@ -79,8 +79,9 @@ def main(argv=None) -> int:
             records[mode] = []
             for seed in range(seeds):
                 path = folder / f"{strategy}-batch{batch}-seed{seed}.json"
-                record = json.loads(path.read_text()) if path.is_file() else None
+                record = load_record(path)
                 if record is None:
+                    X, X_test = embedding.vectors
                     record = run_one(
                         path, X, y, X_test, y_test, strategy, seed, budget, batch_size=batch
                     )
@@ -108,13 +109,15 @@ def main(argv=None) -> int:
             )
         jaccard = [
             acquisition_overlap(a["acquired"], b["acquired"], [budget])[0]
-            for a, b in zip(records["margin, batch 1"], records["margin, batch 50"])
+            for a, b in zip(records["margin, batch 1"], records["margin, batch 50"], strict=True)
         ]
         lines += [
             "",
             f"Jaccard overlap of the batch-1 and batch-50 margin sets at {budget} labels: "
             f"{format_mean_std(np.mean(jaccard), np.std(jaccard))} (the shared 50 initial rows alone "
             f"give {50 / (2 * budget - 50):.3f}).",
+            "",
+            provenance(r for runs in records.values() for r in runs),
             "",
             f"![{name}]({key}.png)",
             "",
@@ -141,8 +144,7 @@ def _plot(records: dict[str, list[dict]], budget: int, name: str, path: Path) ->
 
     shared = list(range(50, budget + 1, 50))
     curves = {
-        mode: [[_score_at(r, k) for k in shared] for r in runs]
-        for mode, runs in records.items()
+        mode: [[_score_at(r, k) for k in shared] for r in runs] for mode, runs in records.items()
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     ax = plot_learning_curves(curves, shared, title=f"{name}: sequential (batch 1) vs batch 50")

@@ -55,14 +55,24 @@ def run(dataset, strategies, seeds, budget, cache_dir, min_words=0):
         runs = []
         for seed in range(seeds):
             learner = PRepALLearner(
-                query_strategy=strategy, batch_size=50, initial_size=50, budget=budget,
+                query_strategy=strategy,
+                batch_size=50,
+                initial_size=50,
+                budget=budget,
                 random_state=seed,
             ).fit(X, train.target, eval_set=(X_test, test.target))
             runs.append([r["score"] for r in learner.history_])
             acquired[(strategy, seed)] = learner.labeled_indices_
         curves[strategy] = np.array(runs)
     budgets = np.arange(50, budget + 1, 50)
-    return name, train, budgets, curves, acquired, (seconds_train, seconds_test, len(X), len(X_test))
+    return (
+        name,
+        train,
+        budgets,
+        curves,
+        acquired,
+        (seconds_train, seconds_test, len(X), len(X_test)),
+    )
 
 
 def describe_picks(train, acquired, strategies, seeds, budget):
@@ -77,15 +87,21 @@ def describe_picks(train, acquired, strategies, seeds, budget):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=["trec", "ag_news", "sst2"], choices=list(LOADERS))
-    parser.add_argument("--strategies", nargs="+", default=["random", "entropy", "margin", "least_confidence"])
+    parser.add_argument(
+        "--datasets", nargs="+", default=["trec", "ag_news", "sst2"], choices=list(LOADERS)
+    )
+    parser.add_argument(
+        "--strategies", nargs="+", default=["random", "entropy", "margin", "least_confidence"]
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=1000)
     parser.add_argument("--report-at", nargs="+", type=int, default=[100, 250, 500, 1000])
     parser.add_argument("--cache-dir", default=str(HERE / ".cache"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--min-words", type=int, default=0,
+        "--min-words",
+        type=int,
+        default=0,
         help="keep only training texts of at least this many words (SST-2 train holds phrases)",
     )
     parser.add_argument("--out", default=str(RESULTS / "strategies_real.md"))
@@ -110,7 +126,9 @@ def main(argv=None) -> int:
         lines += [
             f"## {name}: pool {sizes[2]:,}, test {sizes[3]:,} (embedding {sizes[0]:.0f} s + {sizes[1]:.0f} s, cached after)",
             "",
-            "| strategy | " + " | ".join(f"{b} labels" for b in report_at) + f" | gain over random at {report_at[-1]} |",
+            "| strategy | "
+            + " | ".join(f"{b} labels" for b in report_at)
+            + f" | gain over random at {report_at[-1]} |",
             "|---|" + "---:|" * (len(report_at) + 1),
         ]
         base = curves["random"][:, cols[-1]].mean() if "random" in curves else np.nan
@@ -130,7 +148,7 @@ def main(argv=None) -> int:
             *[f"| {s} | {w:.1f} | {short:.1%} |" for s, w, short in rows],
             "",
         ]
-        print("\n".join(lines[-(len(rows) + len(curves) + 12):]), flush=True)
+        print("\n".join(lines[-(len(rows) + len(curves) + 12) :]), flush=True)
     report = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(exist_ok=True)
     Path(args.out).write_text(report)
