@@ -22,6 +22,8 @@ gained a part, computes only what its saved record lacks.
 ``final500``   MiniLM fine-tuned on PRepAL's and random's first 500 (AL+FT's is its last round);
 ``reseed500``  MiniLM fine-tuned 3 more times on each protocol's 500 (AL+FT's too) with other
                fine-tuner seeds: how much of a difference is fine-tuning noise, not the data;
+``epochs500``  MiniLM fine-tuned for 10 epochs instead of 3 on each protocol's 500: whether the
+               hard examples active learning picks need a longer fine-tune;
 ``tfidf``      TF-IDF + LogisticRegression on each protocol's set at 500 and 2,000 labels;
 ``mpnet``      all-mpnet-base-v2 (``../shared/tools/get-mpnet.sh``) fine-tuned on each
                protocol's 500;
@@ -54,6 +56,7 @@ import torch
 from _records import load_record, provenance, save_record
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 
 import skprepal
@@ -63,7 +66,9 @@ from skprepal.embedding import DEFAULT_MODEL
 from skprepal.evaluation import acquisition_overlap, format_mean_std
 
 HERE = Path(__file__).resolve().parent
-STAGES = ["loops", "final500", "reseed500", "tfidf", "mpnet", "final2000"]
+STAGES = ["loops", "final500", "reseed500", "epochs500", "tfidf", "mpnet", "final2000"]
+#: Epochs of the ``epochs500`` stage: does a longer fine-tune close the gap between the sets?
+LONG_EPOCHS = 10
 #: Fine-tuner seeds no other stage uses (those use the data seed 0, 1, 2, ...).
 RESEEDS = (1000, 1001, 1002)
 MPNET = Path(
@@ -93,10 +98,10 @@ DATASETS = {
 }
 
 
-def _fine_tuner(model, seed: int, min_steps: int) -> TransferFineTuner:
+def _fine_tuner(model, seed: int, min_steps: int, epochs: int = 3) -> TransferFineTuner:
     return TransferFineTuner(
         model,
-        epochs=3,
+        epochs=epochs,
         min_steps=min_steps,
         max_length=128,
         learning_rate=5e-5,
@@ -215,6 +220,11 @@ class Run:
                 ]
 
             return {p: reseeded(p) for p in ("prepal", "alft", "random")}
+        if stage == "epochs500":
+            longer = functools.partial(
+                _fine_tuner, DEFAULT_MODEL, self.seed, self.min_steps, LONG_EPOCHS
+            )
+            return {p: fit(longer, p, small) for p in ("prepal", "alft", "random")}
         if stage == "final2000":
             return {p: fit(minilm, p, large) for p in ("prepal", "random")}
         if stage == "tfidf":
@@ -301,6 +311,9 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
         "|---|---:|---:|---:|---:|",
         f"| MiniLM fine-tuned | {small} | {_cell(finals('final500', 'prepal'))} | "
         f"{_cell(alft_final)} | {_cell(finals('final500', 'random'))} |",
+        f"| MiniLM fine-tuned, {LONG_EPOCHS} epochs | {small} | "
+        f"{_cell(finals('epochs500', 'prepal'))} | {_cell(finals('epochs500', 'alft'))} | "
+        f"{_cell(finals('epochs500', 'random'))} |",
         f"| MiniLM fine-tuned | {large:,} | {_cell(finals('final2000', 'prepal'))} | – | "
         f"{_cell(finals('final2000', 'random'))} |",
         f"| MPNet fine-tuned (transfer) | {small} | {_cell(finals('mpnet', 'prepal'))} | "
@@ -324,23 +337,38 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
 
     # What the acquired sets hold: uncertainty sampling skews the classes, which matters to
     # final models other than the head that chose the rows.
+    # And how hard they are: the share of rows a head trained on the rest of the pool gets wrong
+    # (out-of-fold), i.e. rows the frozen representation places on the wrong side.
     classes = np.unique(runs[0].y)
+    misfit = cross_val_predict(LogisticRegression(max_iter=1000), runs[0].X, runs[0].y, cv=5)
+    misfit = misfit != runs[0].y
     lines += [
-        f"### Class counts of the acquired sets at {small} labels (mean over seeds)",
+        f"### What the acquired sets hold at {small} labels (mean over seeds)",
         "",
-        "| set | " + " | ".join(str(c) for c in classes) + " |",
-        "|---|" + "---:|" * len(classes),
+        "| set | " + " | ".join(f"class {c}" for c in classes) + " | misfit rows | mean words |",
+        "|---|" + "---:|" * (len(classes) + 2),
     ]
     for protocol, label in (("prepal", "PRepAL"), ("alft", "AL+FT"), ("random", "random")):
-        counts = np.mean(
-            [
-                [np.sum(runs[0].y[lp[protocol]["acquired"][:small]] == c) for c in classes]
-                for lp in loops
-            ],
-            axis=0,
+        sets = [np.asarray(lp[protocol]["acquired"][:small]) for lp in loops]
+        counts = np.mean([[np.sum(runs[0].y[r] == c) for c in classes] for r in sets], axis=0)
+        hard = np.mean([misfit[r].mean() for r in sets])
+        words = np.mean([np.mean([len(t.split()) for t in runs[0].texts[r]]) for r in sets])
+        lines.append(
+            f"| {label} | "
+            + " | ".join(f"{v:.0f}" for v in counts)
+            + f" | {hard:.1%} | {words:.1f} |"
         )
-        lines.append(f"| {label} | " + " | ".join(f"{v:.0f}" for v in counts) + " |")
-    lines.append("")
+    lines += [
+        f"| whole pool, per {small} | "
+        + " | ".join(f"{np.mean(runs[0].y == c) * small:.0f}" for c in classes)
+        + f" | {misfit.mean():.1%} | "
+        f"{np.mean([len(t.split()) for t in runs[0].texts]):.1f} |",
+        "",
+        "Misfit rows: rows that LogisticRegression on the frozen embeddings of the rest of the "
+        "pool (5-fold, out of fold) labels wrongly — ambiguous or mislabeled texts, or texts the "
+        "representation misplaces.",
+        "",
+    ]
 
     # Overlap of the acquired sets.
     ks = [k for k in n if k > 50]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -108,12 +109,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     report_at = [b for b in args.report_at if b <= args.budget]
+    given = sys.argv[1:] if argv is None else list(argv)
     lines = [
         "# Acquisition functions on real data (PRepAL: LogisticRegression on frozen all-MiniLM-L6-v2)",
         "",
-        f"Command: `python benchmarks/strategies_real.py --datasets {' '.join(args.datasets)} "
-        f"--seeds {args.seeds} --budget {args.budget}"
-        f"{f' --min-words {args.min_words}' if args.min_words else ''}` · skprepal {skprepal.__version__} · "
+        f"Command: `{' '.join(['python benchmarks/strategies_real.py', *given])}` · "
+        f"skprepal {skprepal.__version__} · "
         f"{platform.machine()}, {os.cpu_count()} cores · 50 initial random labels + 50 per round, "
         "LogisticRegression(max_iter=1000), mean ± std test accuracy over seeds.",
         "",

@@ -9,9 +9,9 @@ and diversity at once, on gradient embeddings).
 
 Following PRepAL, the tickets are embedded **once** with the frozen MiniLM encoder; every run of
 the loop below then only refits a logistic-regression head on fixed vectors, so the twelve runs
-(four strategies, three seeds) cost no more encoder passes. Each run starts from 25 random labels, queries 25
-tickets per round up to 200 labels, and scores its head on 170 held-out tickets after every round
-(``eval_set``).
+(four strategies, three seeds) cost no more encoder passes. Each run starts from 25 random labels,
+queries 25 tickets per round up to 200 labels, and scores its head on 170 held-out tickets after
+every round (``eval_set``).
 
 Whether a strategy beats random depends on the data. This sample is small (500 tickets to pick
 from), balanced, and holds deliberately ambiguous tickets, which uncertainty sampling seeks out;

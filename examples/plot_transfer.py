@@ -19,6 +19,7 @@ larger real pools. The point of the example is the workflow: one acquisition, an
 import os
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -41,7 +42,9 @@ random_rows = np.random.default_rng(0).choice(len(X_pool), BUDGET, replace=False
 # %%
 # Final models. MPNet comes from ``../shared/tools/get-mpnet.sh`` (or the folder named by
 # ``SKPREPAL_MPNET``); without it that row is skipped.
-mpnet = Path(os.environ.get("SKPREPAL_MPNET", "~/.cache/skprepal-models/all-mpnet-base-v2")).expanduser()
+mpnet = Path(
+    os.environ.get("SKPREPAL_MPNET", "~/.cache/skprepal-models/all-mpnet-base-v2")
+).expanduser()
 final_models = {
     "MiniLM, fine-tuned": lambda: TransferFineTuner(epochs=4, max_length=64, learning_rate=1e-4,
                                                      random_state=0),
@@ -63,14 +66,15 @@ for name, make in final_models.items():
         scores.append(model.score(X_test, y_test))
     results[name] = scores
 
-print(f"{'final model':32s} {'PRepAL-acquired':>16s} {'random':>8s}  (test accuracy, {BUDGET} labels)")
+print(
+    f"{'final model':32s} {'PRepAL-acquired':>16s} {'random':>8s}"
+    f"  (test accuracy, {BUDGET} labels)"
+)
 for name, (ours, rand) in results.items():
     print(f"{name:32s} {ours:16.3f} {rand:8.3f}")
 
 # %%
 # The same comparison as a chart.
-import matplotlib.pyplot as plt
-
 fig, ax = plt.subplots(figsize=(6, 4))
 names = list(results)
 positions = np.arange(len(names))

@@ -103,8 +103,12 @@ def length_sorted_batches(
     pad_id = 0 if pad_id is None else pad_id
     left = getattr(tokenizer, "padding_side", "right") == "left"
     for start in range(0, len(texts), CHUNK_SIZE):
-        encoded = tokenize(tokenizer, texts[start : start + CHUNK_SIZE], max_length, lower_case=lower_case)
-        lengths = np.fromiter((len(s) for s in encoded["input_ids"]), int, len(encoded["input_ids"]))
+        encoded = tokenize(
+            tokenizer, texts[start : start + CHUNK_SIZE], max_length, lower_case=lower_case
+        )
+        lengths = np.fromiter(
+            (len(s) for s in encoded["input_ids"]), int, len(encoded["input_ids"])
+        )
         # Longest first: the first batch shows the memory peak at once, as sentence-transformers
         # does; stable, so equal lengths keep input order.
         order = np.argsort(-lengths, kind="stable")
@@ -120,5 +124,7 @@ def length_sorted_batches(
                 "attention_mask": _pad([[1] * len(s) for s in ids], 0, left),
             }
             if "token_type_ids" in encoded:
-                inputs["token_type_ids"] = _pad([encoded["token_type_ids"][i] for i in rows], 0, left)
+                inputs["token_type_ids"] = _pad(
+                    [encoded["token_type_ids"][i] for i in rows], 0, left
+                )
             yield start + rows, inputs

@@ -21,7 +21,9 @@ DEMO_SETTINGS = {
     "budget": 200,
     "test_size": 170,
 }
-DEMO_FINETUNE = {"epochs": 4, "max_length": 64, "learning_rate": 1e-4, "batch_size": 16, "random_state": 0}
+DEMO_FINETUNE = {
+    "epochs": 4, "max_length": 64, "learning_rate": 1e-4, "batch_size": 16, "random_state": 0
+}
 
 
 def run_demo(
@@ -57,8 +59,9 @@ def run_demo(
     echo(
         f"skprepal demo: {len(X)} support tickets, {len(set(y))} classes; model {model}\n"
         f"PRepAL: embed once, then {settings['initial_size']} random labels + "
-        f"{settings['batch_size']} per round up to {settings['budget']}, {settings['seeds']} seeds, "
-        f"strategies {', '.join(settings['strategies'])}; {settings['test_size']} tickets held out.\n"
+        f"{settings['batch_size']} per round up to {settings['budget']}, "
+        f"{settings['seeds']} seeds, strategies {', '.join(settings['strategies'])}; "
+        f"{settings['test_size']} tickets held out.\n"
     )
     with tempfile.TemporaryDirectory(prefix="skprepal-demo-cache-") as tmp:
         result = run_protocol(
@@ -71,7 +74,10 @@ def run_demo(
         echo(f"\nFinal model: {model} fine-tuned on {settings['budget']} labels\n")
         for name, score in result.final_scores.items():
             echo(f"  {name:24s} test accuracy {score:.3f}")
-    echo("\nWall-clock per phase (2 CPU cores in our runs; one embedding pass serves every strategy)\n")
+    echo(
+        "\nWall-clock per phase "
+        "(2 CPU cores in our runs; one embedding pass serves every strategy)\n"
+    )
     echo(result.timing_table())
     echo(f"\nPlot of the learning curves: {Path(out_dir).resolve() / 'learning_curves.png'}")
     return result

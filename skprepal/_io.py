@@ -47,14 +47,20 @@ def read_table(path: str | Path, fmt: str | None = None) -> list[dict[str, Any]]
                     if line.strip():
                         row = json.loads(line)
                         if not isinstance(row, dict):
-                            raise InvalidInputError(f"{str(path)!r}, line {number}: expected a JSON object.")
+                            raise InvalidInputError(
+                                f"{str(path)!r}, line {number}: expected a JSON object."
+                            )
                         rows.append(row)
                 return rows
             return list(csv.DictReader(handle, delimiter="\t" if fmt == "tsv" else ","))
     except UnicodeDecodeError as exc:
-        raise InvalidInputError(f"{str(path)!r} is not UTF-8 text: {exc.reason} at byte {exc.start}.") from None
+        raise InvalidInputError(
+            f"{str(path)!r} is not UTF-8 text: {exc.reason} at byte {exc.start}."
+        ) from None
     except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{str(path)!r}, line {exc.lineno}: not valid JSON ({exc.msg}).") from None
+        raise InvalidInputError(
+            f"{str(path)!r}, line {exc.lineno}: not valid JSON ({exc.msg})."
+        ) from None
     except csv.Error as exc:
         raise InvalidInputError(f"{str(path)!r}: not a valid {fmt.upper()} file ({exc}).") from None
 
@@ -78,7 +84,8 @@ def text_and_labels(
     missing = [c for c in wanted if c not in available]
     if missing:
         raise InvalidInputError(
-            f"{source} has no column {missing[0]!r}; its columns are {', '.join(map(repr, available))}."
+            f"{source} has no column {missing[0]!r}; "
+            f"its columns are {', '.join(map(repr, available))}."
         )
     empty = [
         i for i, row in enumerate(rows)

@@ -43,7 +43,13 @@ class ProtocolResult:
         names = list(self.curves)
         header = ["labels", *names]
         rows = [
-            [str(b), *(format_mean_std(self.curves[n][:, i].mean(), self.curves[n][:, i].std()) for n in names)]
+            [
+                str(b),
+                *(
+                    format_mean_std(self.curves[n][:, i].mean(), self.curves[n][:, i].std())
+                    for n in names
+                ),
+            ]
             for i, b in enumerate(self.budgets)
         ]
         return format_table(header, rows)
@@ -51,7 +57,10 @@ class ProtocolResult:
     def timing_table(self) -> str:
         """Wall-clock seconds per phase."""
         total = sum(self.timings.values())
-        rows = [[phase, f"{seconds:.2f}", f"{seconds / total:.0%}"] for phase, seconds in self.timings.items()]
+        rows = [
+            [phase, f"{seconds:.2f}", f"{seconds / total:.0%}"]
+            for phase, seconds in self.timings.items()
+        ]
         rows.append(["total", f"{total:.2f}", "100%"])
         return format_table(["phase", "seconds", "share"], rows)
 
@@ -62,7 +71,8 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(
-            str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         )
 
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
@@ -155,7 +165,11 @@ def run_protocol(
             fit_seconds += sum(record["fit_seconds"] for record in learner.history_)
             query_seconds += sum(record["query_seconds"] for record in learner.history_)
         curves[strategy] = np.array(runs)
-        echo(f"{strategy}: {format_mean_std(curves[strategy][:, -1].mean(), curves[strategy][:, -1].std())} at {budget} labels")
+        echo(
+            f"{strategy}: "
+            f"{format_mean_std(curves[strategy][:, -1].mean(), curves[strategy][:, -1].std())}"
+            f" at {budget} labels"
+        )
     bar.close()
     timings["AL head fits"] = fit_seconds
     timings["AL queries"] = query_seconds
@@ -173,7 +187,10 @@ def run_protocol(
         for name, picked in ((f"{best} (acquired)", chosen), ("random", random_rows)):
             final = TransferFineTuner(model, **finetune).fit(texts[picked], labels[picked])
             result.final_scores[name] = float(final.score(texts[test], labels[test]))
-            echo(f"fine-tuned on {len(picked)} {name} labels: test accuracy {result.final_scores[name]:.3f}")
+            echo(
+                f"fine-tuned on {len(picked)} {name} labels: "
+                f"test accuracy {result.final_scores[name]:.3f}"
+            )
         timings["fine-tuning (final models)"] = time.perf_counter() - start
 
     if out_dir is not None:
@@ -184,7 +201,9 @@ def run_protocol(
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        ax = plot_learning_curves(curves, budgets, title="PRepAL learning curves (mean ± std over seeds)")
+        ax = plot_learning_curves(
+            curves, budgets, title="PRepAL learning curves (mean ± std over seeds)"
+        )
         ax.figure.savefig(out / "learning_curves.png", dpi=120, bbox_inches="tight")
         plt.close(ax.figure)
     return result

@@ -71,7 +71,9 @@ def _describe(value: Any) -> str:
 def _to_object_array(X: Any, name: str) -> np.ndarray:
     """Turn the supported containers into an object ndarray without copying strings to '<U'."""
     if X is None:
-        raise InvalidInputError(f"{name} is None; pass a list, numpy array or pandas Series of str.")
+        raise InvalidInputError(
+            f"{name} is None; pass a list, numpy array or pandas Series of str."
+        )
     if isinstance(X, (str, bytes)):
         raise InvalidInputError(
             f"{name} must be a sequence of texts, got a single {type(X).__name__}; "
@@ -152,8 +154,9 @@ def check_texts(X: Any, *, name: str = "X") -> np.ndarray:
         value = flat[first]
         fix = "use '' for an empty text or drop the row" if value is None else "convert it to str"
         raise InvalidInputError(
-            f"{where} is {_describe(value)} of type {type(value).__name__}, but every text must be a "
-            f"str ({len(bad)} such entr{'y' if len(bad) == 1 else 'ies'} in all); {fix}."
+            f"{where} is {_describe(value)} of type {type(value).__name__}, "
+            f"but every text must be a str "
+            f"({len(bad)} such entr{'y' if len(bad) == 1 else 'ies'} in all); {fix}."
         )
     return arr
 

@@ -28,20 +28,30 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--cache-dir", default=None, help="embedding cache folder (default: a fresh temporary one)"
     )
-    demo.add_argument("--out", default="skprepal-demo", help="folder for the plot (default: %(default)s)")
+    demo.add_argument(
+        "--out", default="skprepal-demo", help="folder for the plot (default: %(default)s)"
+    )
     demo.add_argument("--no-finetune", action="store_true", help="skip fine-tuning the final model")
     simulate = commands.add_parser(
         "simulate", help="run the PRepAL protocol on your own labeled file (CSV, TSV, JSONL)"
     )
     _add_file_arguments(simulate, labels=True)
-    simulate.add_argument("--strategies", nargs="+", default=["random", "entropy", "margin", "badge"])
+    simulate.add_argument(
+        "--strategies", nargs="+", default=["random", "entropy", "margin", "badge"]
+    )
     simulate.add_argument("--seeds", type=int, default=3)
     simulate.add_argument("--initial-size", type=int, default=50)
     simulate.add_argument("--batch-size", type=int, default=50)
     simulate.add_argument("--budget", type=int, default=500)
-    simulate.add_argument("--test-size", type=float, default=0.25, help="held-out share (or count if > 1)")
-    simulate.add_argument("--no-finetune", action="store_true", help="skip fine-tuning the final model")
-    simulate.add_argument("--out", default="skprepal-simulation", help="output folder (default: %(default)s)")
+    simulate.add_argument(
+        "--test-size", type=float, default=0.25, help="held-out share (or count if > 1)"
+    )
+    simulate.add_argument(
+        "--no-finetune", action="store_true", help="skip fine-tuning the final model"
+    )
+    simulate.add_argument(
+        "--out", default="skprepal-simulation", help="output folder (default: %(default)s)"
+    )
     embed = commands.add_parser("embed", help="fill the embedding cache for the texts of a file")
     _add_file_arguments(embed, labels=False)
     return parser
@@ -59,7 +69,8 @@ def _add_file_arguments(command: argparse.ArgumentParser, *, labels: bool) -> No
         command.add_argument("--label-column", default="label")
     command.add_argument("--model", default=DEFAULT_MODEL, help="hub id or folder of the encoder")
     command.add_argument(
-        "--cache-dir", default=".skprepal-cache", help="embedding cache folder (default: %(default)s)"
+        "--cache-dir", default=".skprepal-cache",
+        help="embedding cache folder (default: %(default)s)",
     )
     command.add_argument(
         "--pair-encoding", choices=["joint", "separate"], default="joint",
@@ -116,14 +127,17 @@ def _embed(args: argparse.Namespace) -> None:
     from skprepal._io import read_table, text_and_labels
     from skprepal.embedding import EmbeddingCache, FrozenLLMTransformer
 
-    texts, _ = text_and_labels(read_table(args.file, args.format), args.text_column, None, args.file)
+    texts, _ = text_and_labels(
+        read_table(args.file, args.format), args.text_column, None, args.file
+    )
     start = time.perf_counter()
     vectors = FrozenLLMTransformer(
         args.model, cache_dir=args.cache_dir, pair_encoding=args.pair_encoding, show_progress=True
     ).fit_transform(texts)
     with EmbeddingCache(args.cache_dir) as cache:
         size = len(cache)
-    print(f"{len(texts)} texts -> {vectors.shape[1]}-d vectors in {time.perf_counter() - start:.1f} s; "
+    print(f"{len(texts)} texts -> {vectors.shape[1]}-d vectors "
+          f"in {time.perf_counter() - start:.1f} s; "
           f"the cache at {args.cache_dir} holds {size} embeddings")
 
 

@@ -177,7 +177,7 @@ def learning_curve_from_order(
         for k in budgets
     )
     results = Parallel(n_jobs=n_jobs)(jobs)
-    scores, seconds, fallback = (np.array(col) for col in zip(*results))
+    scores, seconds, fallback = (np.array(col) for col in zip(*results, strict=True))
     for k in budgets[fallback]:
         logger.info("budget %d: the first %d labels hold one class; scored a majority guess", k, k)
     return {

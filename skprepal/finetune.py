@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
-import math
 import logging
+import math
 import os
 import random
 import shutil
@@ -56,13 +56,14 @@ def _global_rng_untouched() -> Iterator[None]:
     """Restore Python's, numpy's and torch's global RNG state: ``Trainer`` seeds them globally."""
     import torch
 
-    state = (random.getstate(), np.random.get_state(), torch.get_rng_state())
+    # The legacy global numpy RNG is the very state Trainer reseeds, so no Generator can stand in.
+    state = (random.getstate(), np.random.get_state(), torch.get_rng_state())  # noqa: NPY002
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     try:
         yield
     finally:
         random.setstate(state[0])
-        np.random.set_state(state[1])
+        np.random.set_state(state[1])  # noqa: NPY002
         torch.set_rng_state(state[2])
         if cuda is not None:
             torch.cuda.set_rng_state_all(cuda)
@@ -257,7 +258,9 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         """
         texts = validate_texts(self, X, reset=True)
         if y is None:
-            raise InvalidInputError("TransferFineTuner requires y to be passed, but the target y is None.")
+            raise InvalidInputError(
+                "TransferFineTuner requires y to be passed, but the target y is None."
+            )
         y = column_or_1d(np.asarray(y, dtype=object if np.asarray(y).dtype.kind in "US" else None))
         if y.shape[0] != texts.shape[0]:
             raise InvalidInputError(f"X has {texts.shape[0]} texts but y has {y.shape[0]} labels.")
@@ -294,7 +297,8 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         ]
         with self._output_dir() as output_dir, _global_rng_untouched():
             trainer = self._trainer(
-                spec.transformer_folder, tokenizer, dataset, train_rows, eval_rows, y_index, seed, output_dir, device
+                spec.transformer_folder, tokenizer, dataset, train_rows, eval_rows, y_index, seed,
+                output_dir, device,
             )
             trainer.train()
             model = trainer.model
@@ -314,7 +318,9 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
                 rows, test_size=self.validation_fraction, random_state=seed, stratify=y_index
             )
         except ValueError:  # a class too small to stratify
-            train, held = train_test_split(rows, test_size=self.validation_fraction, random_state=seed)
+            train, held = train_test_split(
+                rows, test_size=self.validation_fraction, random_state=seed
+            )
         if len(held) == 0 or len(train) == 0:
             raise InvalidInputError(
                 f"validation_fraction={self.validation_fraction} leaves no rows to train or to "
@@ -334,7 +340,9 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def _trainer(self, folder, tokenizer, dataset, train_rows, eval_rows, y_index, seed, output_dir, device):
+    def _trainer(
+        self, folder, tokenizer, dataset, train_rows, eval_rows, y_index, seed, output_dir, device
+    ):
         from transformers import (
             AutoModelForSequenceClassification,
             DataCollatorWithPadding,
@@ -360,7 +368,9 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
                     folder, num_labels=len(self.classes_), id2label=id2label, label2id=label2id
                 )
             except (OSError, ValueError) as exc:
-                raise ModelNotFoundError(f"cannot load {str(folder)!r} for classification: {exc}") from exc
+                raise ModelNotFoundError(
+                    f"cannot load {str(folder)!r} for classification: {exc}"
+                ) from exc
             finally:
                 hf_logging.set_verbosity(verbosity)
                 if bars_were_enabled:
@@ -418,11 +428,15 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
                 )
             weights = np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
         else:
-            weights = compute_class_weight("balanced", classes=np.arange(len(self.classes_)), y=y_index)
+            weights = compute_class_weight(
+                "balanced", classes=np.arange(len(self.classes_)), y=y_index
+            )
         self.class_weight_ = weights
         weight = torch.tensor(weights, dtype=torch.float32)
 
-        def weighted_cross_entropy(outputs: Any, labels: Any, num_items_in_batch: Any = None) -> Any:
+        def weighted_cross_entropy(
+            outputs: Any, labels: Any, num_items_in_batch: Any = None
+        ) -> Any:
             logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
             return torch.nn.functional.cross_entropy(
                 logits.float(), labels, weight=weight.to(logits.device)
@@ -451,7 +465,12 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         texts = validate_texts(self, X, reset=False)
         out = np.empty((len(texts), len(self.classes_)), dtype=np.float64)
         show = len(texts) >= 1000 and sys.stderr.isatty()
-        with torch.inference_mode(), tqdm(total=len(texts), desc="Predicting", unit="text", disable=not show, leave=False) as bar:
+        with (
+            torch.inference_mode(),
+            tqdm(
+                total=len(texts), desc="Predicting", unit="text", disable=not show, leave=False
+            ) as bar,
+        ):
             for rows, inputs in length_sorted_batches(
                 self.tokenizer_,
                 texts,
@@ -535,7 +554,9 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         params = {k: v for k, v in meta["params"].items() if k != "device"}
         estimator = cls(model=meta["model"], device=device, **params)
         estimator.device_ = resolve_device(device)
-        estimator.model_ = AutoModelForSequenceClassification.from_pretrained(folder).to(estimator.device_).eval()
+        estimator.model_ = (
+            AutoModelForSequenceClassification.from_pretrained(folder).to(estimator.device_).eval()
+        )
         estimator.tokenizer_ = AutoTokenizer.from_pretrained(folder)
         estimator.classes_ = _classes_from_json(meta["classes"])
         estimator.max_length_ = meta["max_length"]

@@ -402,7 +402,9 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         if y.ndim != 1:
             raise InvalidInputError(f"y should be a 1d array, got shape {y.shape}.")
         if y.dtype.kind in "fc":
-            nan_marks_missing = isinstance(self.missing_label, float) and np.isnan(self.missing_label)
+            nan_marks_missing = (
+                isinstance(self.missing_label, float) and np.isnan(self.missing_label)
+            )
             assert_all_finite(y, allow_nan=nan_marks_missing, input_name="y")
         if y.shape[0] != n_samples:
             raise InvalidInputError(f"X has {n_samples} rows but y has {y.shape[0]} labels.")
@@ -426,10 +428,14 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
             )
         if rows.size and (rows.min() < 0 or rows.max() >= n):
             bad = rows[(rows < 0) | (rows >= n)][0]
-            raise InvalidInputError(f"index {bad} is out of range: X given to fit has {n} rows (0..{n - 1}).")
+            raise InvalidInputError(
+                f"index {bad} is out of range: X given to fit has {n} rows (0..{n - 1})."
+            )
         if np.unique(rows).size != rows.size:
             raise InvalidInputError("indices repeat a row; give each row one label per teach call.")
-        missing = [i for i, v in zip(rows, values) if _is_missing(v, self.missing_label)]
+        missing = [
+            i for i, v in zip(rows, values, strict=True) if _is_missing(v, self.missing_label)
+        ]
         if missing:
             raise InvalidInputError(
                 f"the label of row {missing[0]} is missing_label={self.missing_label!r}; teach "
@@ -437,9 +443,11 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
             )
         try:
             dtype = self._pool.y.dtype
-            cast = values if dtype == object else np.asarray(list(values), dtype=dtype)
+            cast = values if dtype.kind == "O" else np.asarray(list(values), dtype=dtype)
             # A label that changes when stored (1.5 into integer labels) is refused, not rounded.
-            if dtype != object and not all(a == b for a, b in zip(cast.tolist(), values)):
+            if dtype.kind != "O" and not all(
+                a == b for a, b in zip(cast.tolist(), values, strict=True)
+            ):
                 raise ValueError("lossy cast")
         except (ValueError, TypeError):
             raise InvalidInputError(

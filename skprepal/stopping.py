@@ -459,7 +459,9 @@ class AnyOf(StoppingCriterion):
             self.criteria_ = [clone(c, safe=False) for c in (self.criteria or [])]
         context = {"labeled_mask": mask, "n_labeled": n_labeled, "random_state": random_state}
         answers = [bool(c.should_stop(estimator, X, **context)) for c in self.criteria_]
-        self.stopped_by_ = next((c for c, a in zip(self.criteria_, answers) if a), None)
+        self.stopped_by_ = next(
+            (c for c, a in zip(self.criteria_, answers, strict=True) if a), None
+        )
         if self.stopped_by_ is None:
             return self._answer(None)
         reason = getattr(self.stopped_by_, "reason_", None) or "stopped"

@@ -37,7 +37,9 @@ def test_demo_runs_the_whole_protocol(tiny_bert, tmp_path, capsys):
 def test_demo_result_is_consistent(tiny_bert, tmp_path):
     from skprepal._demo import run_demo
 
-    result = run_demo(model=str(tiny_bert), out_dir=tmp_path, finetune=False, echo=lambda line: None)
+    result = run_demo(
+        model=str(tiny_bert), out_dir=tmp_path, finetune=False, echo=lambda line: None
+    )
     assert list(result.budgets) == list(range(25, 201, 25))
     assert set(result.curves) == {"random", "entropy", "margin", "badge"}
     assert all(curve.shape == (3, 8) for curve in result.curves.values())
@@ -52,7 +54,10 @@ def tickets_file(tmp_path):
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "body", "topic"])
-        writer.writerows([i, text, label] for i, (text, label) in enumerate(zip(X[:300], y[:300])))
+        writer.writerows(
+            [i, text, label]
+            for i, (text, label) in enumerate(zip(X[:300], y[:300], strict=True))
+        )
     return path
 
 
@@ -78,7 +83,9 @@ def test_simulate_writes_tables_indices_and_plot(tiny_bert, tickets_file, tmp_pa
 
 def test_embed_fills_the_cache_for_jsonl_pairs(tiny_bert, tmp_path, capsys):
     path = tmp_path / "pairs.jsonl"
-    path.write_text("\n".join(json.dumps({"q": f"question {i}", "s": f"sentence {i}"}) for i in range(12)))
+    path.write_text(
+        "\n".join(json.dumps({"q": f"question {i}", "s": f"sentence {i}"}) for i in range(12))
+    )
     cache = tmp_path / "cache"
     assert main(["embed", str(path), "--text-column", "q", "s", "--model", str(tiny_bert),
                  "--cache-dir", str(cache)]) == 0
@@ -100,7 +107,11 @@ def test_embed_fills_the_cache_for_jsonl_pairs(tiny_bert, tmp_path, capsys):
     [
         (None, [], "no such file"),
         ("text,label\nhello,a\n,b\n", [], "empty text or label, the first is data row 2"),
-        ("text,label\nhello,a\n", ["--label-column", "topic"], "no column 'topic'; its columns are 'text', 'label'"),
+        (
+            "text,label\nhello,a\n",
+            ["--label-column", "topic"],
+            "no column 'topic'; its columns are 'text', 'label'",
+        ),
         ("text,label\n", [], "no data rows"),
         ("{not json\n", ["--format", "jsonl"], "line 1: not valid JSON"),
     ],

@@ -22,7 +22,9 @@ from skprepal.exceptions import InvalidInputError, NotFittedError
 # labels with None instead of the default -1 (which test_learner.py covers).
 VECTOR_ESTIMATORS = [
     PRepALLearner(missing_label=None, random_state=0),
-    PRepALLearner(missing_label=None, query_strategy="entropy", batch_size=5, initial_size=5, random_state=0),
+    PRepALLearner(
+        missing_label=None, query_strategy="entropy", batch_size=5, initial_size=5, random_state=0
+    ),
 ]
 
 

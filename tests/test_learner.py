@@ -63,7 +63,8 @@ def test_uncertainty_beats_random_on_a_hard_boundary():
         accuracy = []
         for seed in range(3):
             learner = PRepALLearner(
-                query_strategy=strategy, batch_size=20, initial_size=20, budget=200, random_state=seed
+                query_strategy=strategy, batch_size=20, initial_size=20, budget=200,
+                random_state=seed,
             ).fit(X[:2000], y[:2000])
             accuracy.append(learner.score(X_test, y_test))
         scores[strategy] = np.mean(accuracy)
@@ -80,7 +81,9 @@ def test_budget_none_runs_until_the_pool_is_empty(blobs):
 def test_eval_set_scores_each_round_and_history_makes_a_frame(blobs):
     pd = pytest.importorskip("pandas")
     X, y = blobs
-    learner = PRepALLearner(budget=150, random_state=0).fit(X[:600], y[:600], eval_set=(X[600:], y[600:]))
+    learner = PRepALLearner(budget=150, random_state=0).fit(
+        X[:600], y[:600], eval_set=(X[600:], y[600:])
+    )
     frame = pd.DataFrame(learner.history_)
     assert list(frame["n_labeled"]) == [50, 100, 150]
     assert frame["score"].between(0, 1).all()
@@ -150,7 +153,10 @@ def test_query_teach_round_trip(blobs):
     record = learner.history_[-1]
     assert record["n_labeled"] == 65 and np.array_equal(record["queried"], picked)
     assert record["strategy"] == "margin"
-    assert learner.query(3).shape == (3,) and not np.isin(learner.query(10), learner.labeled_indices_).any()
+    assert (
+        learner.query(3).shape == (3,)
+        and not np.isin(learner.query(10), learner.labeled_indices_).any()
+    )
 
 
 def test_relabeling_replaces_the_label(blobs):
@@ -159,7 +165,10 @@ def test_relabeling_replaces_the_label(blobs):
     learner = PRepALLearner(random_state=0).fit(X, partial)
     learner.teach([0], [(y[0] + 1) % 4])
     assert learner.labeled_indices_.size == 60
-    assert learner._pool.labeled()[1][learner._pool.position[0] - learner._pool.n_pool] == (y[0] + 1) % 4
+    assert (
+        learner._pool.labeled()[1][learner._pool.position[0] - learner._pool.n_pool]
+        == (y[0] + 1) % 4
+    )
 
 
 def test_cold_start_and_one_class_start_still_query():
@@ -288,7 +297,9 @@ def test_stopping_criteria_end_the_simulation(blobs):
     from skprepal.stopping import AnyOf, MaxLabels, StabilizingPredictions
 
     X, y = blobs
-    capped = PRepALLearner(stopping=MaxLabels(max_labels=120), batch_size=20, random_state=0).fit(X, y)
+    capped = PRepALLearner(
+        stopping=MaxLabels(max_labels=120), batch_size=20, random_state=0
+    ).fit(X, y)
     assert capped.labeled_indices_.size == 130  # stops at the first check at or past 120
     assert "120" in capped.stop_reason_
     stable = StabilizingPredictions(stop_set_size=400, window=2, threshold=0.98)
@@ -348,4 +359,6 @@ def test_a_text_head_runs_on_raw_texts():
     assert learner.labeled_indices_.size == 50
     assert learner.score(texts, y) > 0.7  # chance is 0.5
     with pytest.raises(InvalidInputError, match="needs numeric vectors"):
-        PRepALLearner(head, query_strategy="coreset", budget=30, initial_size=10, random_state=0).fit(texts, y)
+        PRepALLearner(
+            head, query_strategy="coreset", budget=30, initial_size=10, random_state=0
+        ).fit(texts, y)

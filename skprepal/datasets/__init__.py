@@ -1,4 +1,5 @@
-"""Data sets: the sample shipped with skprepal, and loaders for the benchmarks in ``../shared/data``."""
+"""Data sets: the sample shipped with skprepal, and loaders for the benchmarks in
+``../shared/data``."""
 
 from skprepal.datasets._benchmark_data import (
     get_data_home,

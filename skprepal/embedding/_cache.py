@@ -163,7 +163,9 @@ class EmbeddingCache:
         except sqlite3.Error as exc:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-            raise CacheError(f"cannot write to the embedding cache {str(self.path)!r}: {exc}") from exc
+            raise CacheError(
+                f"cannot write to the embedding cache {str(self.path)!r}: {exc}"
+            ) from exc
 
     def lookup_digest(self, path: str, size: int, mtime_ns: int) -> str | None:
         """Return a file digest memoised for this exact path, size and modification time."""
@@ -176,5 +178,6 @@ class EmbeddingCache:
     def store_digest(self, path: str, size: int, mtime_ns: int, digest: str) -> None:
         """Memoise a file digest."""
         self._db.execute(
-            "INSERT OR REPLACE INTO file_digests VALUES (?, ?, ?, ?)", (path, size, mtime_ns, digest)
+            "INSERT OR REPLACE INTO file_digests VALUES (?, ?, ?, ?)",
+            (path, size, mtime_ns, digest),
         )

@@ -133,9 +133,9 @@ def resolve_model_folder(model: str | os.PathLike) -> Path:
     Parameters
     ----------
     model : str or path-like
-        A local folder (a Hugging Face model saved with ``save_pretrained`` or a sentence-transformers
-        folder), or a Hugging Face hub id. The ids of packaged models (``DEFAULT_MODEL``) resolve to
-        the installed package's copy, with no network.
+        A local folder (a Hugging Face model saved with ``save_pretrained`` or a
+        sentence-transformers folder), or a Hugging Face hub id. The ids of packaged models
+        (``DEFAULT_MODEL``) resolve to the installed package's copy, with no network.
 
     Returns
     -------

@@ -243,7 +243,9 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 else:
                     unique[slot] = vector
             if todo:
-                self._embed_into(unique, np.asarray(todo), texts[first_row[todo]], unique_keys, cache)
+                self._embed_into(
+                    unique, np.asarray(todo), texts[first_row[todo]], unique_keys, cache
+                )
         finally:
             if cache is not None:
                 cache.close()
@@ -289,7 +291,10 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             device = resolve_device("auto")
         folder = self.model_path_ if os.path.isdir(self.model_path_) else self.model
         folder = resolve_model_folder(folder)
-        if self.model_fingerprint_ is not None and self._fingerprint(folder) != self.model_fingerprint_:
+        if (
+            self.model_fingerprint_ is not None
+            and self._fingerprint(folder) != self.model_fingerprint_
+        ):
             raise ModelNotFoundError(
                 f"the model files at {str(folder)!r} differ from those this transformer was fitted "
                 "with; fit it again."
@@ -349,4 +354,6 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 unique[slots[positions]] = vectors
                 if cache is not None:
                     # One transaction per chunk: an interrupted run keeps what it finished.
-                    cache.put_many((keys[s], v) for s, v in zip(slots[positions], vectors))
+                    cache.put_many(
+                        (keys[s], v) for s, v in zip(slots[positions], vectors, strict=True)
+                    )

@@ -21,12 +21,12 @@ from skprepal._validation import check_fitted
 from skprepal.embedding._device import resolve_device
 from skprepal.exceptions import InvalidInputError
 from skprepal.heads._torch_module import (
-    _make_module,
-    _torch_threads,
-    _to_tensor,
     _adamw,
-    _inference_dtype,
     _generator,
+    _inference_dtype,
+    _make_module,
+    _to_tensor,
+    _torch_threads,
 )
 
 __all__ = ["TorchMLPClassifier"]
@@ -288,7 +288,9 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
         if self.class_weight is not None:
             weights = compute_class_weight(self.class_weight, classes=classes, y=y)
         sizes = (n_features, *hidden, len(classes))
-        flops = 6 * min(self.batch_size, n_samples) * sum(a * b for a, b in zip(sizes, sizes[1:]))
+        flops = 6 * min(self.batch_size, n_samples) * sum(
+            a * b for a, b in zip(sizes, sizes[1:], strict=False)
+        )
         threads = 1 if device == "cpu" and flops < _SINGLE_THREAD_FLOPS else None
         with _torch_threads(threads):
             self._train(X, y_idx, weights, rng, shuffle_seed, dropout_seed)
@@ -341,8 +343,8 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
         """Monte-Carlo dropout: class probabilities of ``n_samples`` stochastic forward passes.
 
         Dropout stays active at inference, each pass with fresh masks, so the samples approximate
-        draws from the approximate posterior predictive (Gal & Ghahramani, 2016); their spread measures the model's
-        uncertainty (as BALD uses it). With ``dropout=0`` every sample equals
+        draws from the approximate posterior predictive (Gal & Ghahramani, 2016); their spread
+        measures the model's uncertainty (as BALD uses it). With ``dropout=0`` every sample equals
         :meth:`predict_proba`.
 
         Parameters
@@ -458,7 +460,7 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
         import torch
 
         with torch.no_grad():
-            for src, dst in zip(old.hidden, new.hidden):
+            for src, dst in zip(old.hidden, new.hidden, strict=True):
                 dst.weight.copy_(src.weight.detach().cpu())
                 dst.bias.copy_(src.bias.detach().cpu())
             old_labels = [] if old_classes is None else old_classes.tolist()

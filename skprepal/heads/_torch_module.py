@@ -62,7 +62,8 @@ def _dropout_mlp_class() -> type:
             }
             sizes = (n_features, *hidden_layer_sizes)
             self.hidden = nn.ModuleList(
-                nn.Linear(a, b, device="meta") for a, b in zip(sizes[:-1], sizes[1:])
+                nn.Linear(a, b, device="meta")
+                for a, b in zip(sizes[:-1], sizes[1:], strict=True)
             )
             self.output = nn.Linear(sizes[-1], n_outputs, device="meta")
             self.dropout = float(dropout)

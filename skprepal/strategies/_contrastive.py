@@ -1,4 +1,5 @@
-"""Contrastive active learning: pool rows whose prediction differs from their labeled neighbours'."""
+"""Contrastive active learning: pool rows whose prediction differs from their labeled
+neighbours'."""
 
 from __future__ import annotations
 

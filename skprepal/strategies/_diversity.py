@@ -45,8 +45,8 @@ def labeled_vectors(context: dict[str, Any], X_pool: Any, strategy: str) -> Any:
     X_labeled = check_vectors(X_labeled, strategy)
     if X_labeled.shape[1] != X_pool.shape[1]:
         raise InvalidInputError(
-            f"query strategy {strategy!r}: X_labeled has {X_labeled.shape[1]} features but the pool "
-            f"has {X_pool.shape[1]}; both must come from the same embedding."
+            f"query strategy {strategy!r}: X_labeled has {X_labeled.shape[1]} features but the "
+            f"pool has {X_pool.shape[1]}; both must come from the same embedding."
         )
     if not hasattr(X_labeled, "toarray") and not hasattr(X_pool, "toarray"):
         X_labeled = X_labeled.astype(X_pool.dtype, copy=False)

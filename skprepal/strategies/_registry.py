@@ -56,7 +56,8 @@ def _from_name(name: str) -> QueryStrategy:
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise InvalidInputError(
-        f"query_strategy={name!r} is not a known strategy; choose one of {', '.join(sorted(_REGISTRY))}"
+        f"query_strategy={name!r} is not a known strategy; "
+        f"choose one of {', '.join(sorted(_REGISTRY))}"
         f" (aliases: {', '.join(sorted(_ALIASES))}), pass a strategy object, or any callable "
         f"f(estimator, X_pool, n, **context) -> indices.{hint}"
     )

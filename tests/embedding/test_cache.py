@@ -138,7 +138,9 @@ _WRITER = textwrap.dedent(
     print("ready", flush=True)
     while True:
         keys = [hashlib.sha1(str(i).encode()).digest() for i in range(n, n + batch)]
-        cache.put_many((k, np.full(64, i, dtype=np.float32)) for i, k in zip(range(n, n + batch), keys))
+        cache.put_many(
+            (k, np.full(64, i, dtype=np.float32)) for i, k in zip(range(n, n + batch), keys)
+        )
         n += batch
     """
 )
@@ -178,7 +180,9 @@ _EMBEDDER = textwrap.dedent(
 
     model, cache, out, start = sys.argv[1:5]
     texts = [f"text number {i} about a refund" for i in range(int(start), int(start) + 400)]
-    X = FrozenLLMTransformer(model, cache_dir=cache, device="cpu", batch_size=8).fit_transform(texts)
+    X = FrozenLLMTransformer(
+        model, cache_dir=cache, device="cpu", batch_size=8
+    ).fit_transform(texts)
     np.save(out, X)
     """
 )
@@ -189,7 +193,10 @@ def test_two_processes_share_one_cache(tiny_bert, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _EMBEDDER, str(tiny_bert), str(cache), str(tmp_path / f"{s}.npy"), str(s)],
+            [
+                sys.executable, "-c", _EMBEDDER,
+                str(tiny_bert), str(cache), str(tmp_path / f"{s}.npy"), str(s),
+            ],
             env=env,
             stderr=subprocess.PIPE,
             text=True,
@@ -222,9 +229,14 @@ _OPENER = textwrap.dedent(
 
 
 def test_many_processes_creating_one_new_cache_at_once(tmp_path):
-    """A new file's switch to WAL takes an exclusive lock: concurrent openers must wait, not fail."""
+    """A new file's switch to WAL takes an exclusive lock: concurrent openers must wait, not
+    fail."""
     procs = [
-        subprocess.Popen([sys.executable, "-c", _OPENER, str(tmp_path), str(i)], stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", _OPENER, str(tmp_path), str(i)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(6)
     ]
     for proc in procs:

@@ -49,13 +49,15 @@ def test_batch_size_does_not_change_the_output(tiny_bert, texts):
 def test_pairs_go_to_the_tokenizer_as_text_and_text_pair(tiny_bert):
     questions = ["what is a refund", "who made the film", "why"]
     answers = ["a refund is money back", "the plot", "because it was bad and not good at all"]
-    embedder = FrozenLLMTransformer(tiny_bert, device="cpu").fit(list(zip(questions, answers)))
+    embedder = FrozenLLMTransformer(tiny_bert, device="cpu").fit(
+        list(zip(questions, answers, strict=True))
+    )
     out = embedder.transform(np.array([questions, answers], dtype=object).T)
     expected = reference_embeddings(tiny_bert, questions, pairs=answers)
     np.testing.assert_allclose(out, expected, atol=1e-5)
     assert embedder.n_features_in_ == 2
     joined = FrozenLLMTransformer(tiny_bert, device="cpu").fit_transform(
-        [q + " " + a for q, a in zip(questions, answers)]
+        [q + " " + a for q, a in zip(questions, answers, strict=True)]
     )
     assert not np.allclose(out, joined, atol=1e-3)
 
@@ -154,8 +156,14 @@ def test_legacy_sentence_transformers_layout(tmp_path, tiny_bert, texts):
         json.dumps({"max_seq_length": 12, "do_lower_case": False})
     )
     modules = [
-        {"idx": 0, "name": "0", "path": "0_Transformer", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {
+            "idx": 0, "name": "0", "path": "0_Transformer",
+            "type": "sentence_transformers.models.Transformer",
+        },
+        {
+            "idx": 1, "name": "1", "path": "1_Pooling",
+            "type": "sentence_transformers.models.Pooling",
+        },
     ]
     (folder / "modules.json").write_text(json.dumps(modules))
     embedder = FrozenLLMTransformer(folder, pooling="model", device="cpu").fit(texts)

@@ -35,7 +35,8 @@ def problem():
 @pytest.mark.parametrize(
     ("name", "cls"),
     [("variation_ratio", LeastConfidence), ("breaking_ties", MarginSampling),
-     ("max_entropy", EntropySampling), ("Breaking-Ties", MarginSampling), ("margin", MarginSampling)],
+     ("max_entropy", EntropySampling), ("Breaking-Ties", MarginSampling),
+     ("margin", MarginSampling)],
 )
 def test_aliases_resolve(name, cls):
     assert type(resolve_strategy(name)) is cls
