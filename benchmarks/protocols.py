@@ -54,6 +54,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from _records import load_record, provenance, save_record
+from learning_curves import full_pool_score
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
@@ -329,7 +330,7 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
         "",
         "Mean ± std over the seeds finished for each cell (a dash: not part of the protocol). "
         f"Reference, not active learning: the same LR head fit on all {pool:,} pool labels scores "
-        f"{_full_pool_score(runs[0]):.3f}. "
+        f"{full_pool_score(runs[0].X, runs[0].y, runs[0].X_test, runs[0].y_test):.3f}. "
         "AL+FT's MiniLM at 500 is its last round's model, fine-tuned with the same settings and "
         "seed as the other MiniLM cells.",
         "",
@@ -448,11 +449,6 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
     ]
     _plot(curves, n, overlap, ks, name, results / f"{key}.png")
     return lines
-
-
-def _full_pool_score(run: Run) -> float:
-    """The PRepAL head fit on every label of the pool: what the frozen representation allows."""
-    return float(LogisticRegression(max_iter=1000).fit(run.X, run.y).score(run.X_test, run.y_test))
 
 
 def _reseed_table(runs: list[Run], small: int) -> list[str]:
