@@ -40,7 +40,7 @@ from sklearn.linear_model import LogisticRegression
 import skprepal
 from skprepal import FrozenLLMTransformer, PRepALLearner
 from skprepal.datasets import load_ag_news, load_imdb, load_qnli, load_sst2, load_trec
-from skprepal.evaluation import format_mean_std, plot_learning_curves
+from skprepal.evaluation import format_mean_std, plot_learning_curves, simulation_curve
 
 HERE = Path(__file__).resolve().parent
 STRATEGIES = ["random", "margin", "entropy", "variation_ratio", "bald", "dal"]
@@ -110,14 +110,15 @@ def run_one(path: Path, X, y, X_test, y_test, strategy, seed, budget, batch_size
         initial_size=50,
         budget=budget,
         random_state=seed,
-    ).fit(X, y, eval_set=(X_test, y_test))
+    )
+    curve = simulation_curve(learner, X, y, X_test, y_test)
     record = {
-        "n_labeled": [r["n_labeled"] for r in learner.history_],
-        "score": [r["score"] for r in learner.history_],
-        "fit_seconds": sum(r["fit_seconds"] for r in learner.history_),
-        "query_seconds": sum(r["query_seconds"] for r in learner.history_),
+        "n_labeled": curve.n_labeled.tolist(),
+        "score": curve.scores.tolist(),
+        "fit_seconds": curve.total_fit_seconds,
+        "query_seconds": curve.total_query_seconds,
         "wall_seconds": time.perf_counter() - start,
-        "acquired": learner.labeled_indices_.tolist(),
+        "acquired": curve.labeled_indices.tolist(),
     }
     return save_record(path, record)
 

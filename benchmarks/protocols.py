@@ -64,7 +64,7 @@ import skprepal
 from skprepal import FrozenLLMTransformer, PRepALLearner, TransferFineTuner
 from skprepal.datasets import load_ag_news, load_sst2
 from skprepal.embedding import DEFAULT_MODEL
-from skprepal.evaluation import acquisition_overlap, format_mean_std
+from skprepal.evaluation import acquisition_overlap, format_mean_std, simulation_curve
 
 HERE = Path(__file__).resolve().parent
 STAGES = ["loops", "final500", "reseed500", "epochs500", "tfidf", "mpnet", "final2000"]
@@ -120,13 +120,14 @@ def _loop(X, y, X_test, y_test, *, strategy, estimator, budget, seed) -> dict:
         batch_size=50,
         budget=budget,
         random_state=seed,
-    ).fit(X, y, eval_set=(X_test, y_test))
+    )
+    curve = simulation_curve(learner, X, y, X_test, y_test)
     return {
-        "n_labeled": [r["n_labeled"] for r in learner.history_],
-        "score": [r["score"] for r in learner.history_],
-        "fit_seconds": [r["fit_seconds"] for r in learner.history_],
-        "query_seconds": [r["query_seconds"] for r in learner.history_],
-        "acquired": learner.labeled_indices_.tolist(),
+        "n_labeled": curve.n_labeled.tolist(),
+        "score": curve.scores.tolist(),
+        "fit_seconds": curve.fit_seconds.tolist(),
+        "query_seconds": curve.query_seconds.tolist(),
+        "acquired": curve.labeled_indices.tolist(),
     }
 
 

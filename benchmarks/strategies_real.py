@@ -26,6 +26,7 @@ import torch
 import skprepal
 from skprepal import FrozenLLMTransformer, PRepALLearner
 from skprepal.datasets import load_ag_news, load_sst2, load_trec
+from skprepal.evaluation import simulation_curve
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -61,11 +62,13 @@ def run(dataset, strategies, seeds, budget, cache_dir, min_words=0):
                 initial_size=50,
                 budget=budget,
                 random_state=seed,
-            ).fit(X, train.target, eval_set=(X_test, test.target))
-            runs.append([r["score"] for r in learner.history_])
-            acquired[(strategy, seed)] = learner.labeled_indices_
+            )
+            curve = simulation_curve(learner, X, train.target, X_test, test.target)
+            runs.append(curve.scores)
+            acquired[(strategy, seed)] = curve.labeled_indices
         curves[strategy] = np.array(runs)
-    budgets = np.arange(50, budget + 1, 50)
+    # The rounds' label counts, the last one included when the budget is no multiple of 50.
+    budgets = curve.n_labeled
     return (
         name,
         train,

@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
 from skprepal.embedding import DEFAULT_MODEL, FrozenLLMTransformer
-from skprepal.evaluation import format_mean_std, plot_learning_curves
+from skprepal.evaluation import format_mean_std, plot_learning_curves, simulation_curve
 from skprepal.exceptions import InvalidInputError
 from skprepal.learner import PRepALLearner
 
@@ -150,20 +150,31 @@ def run_protocol(
     curves: dict[str, np.ndarray] = {}
     acquired: dict[tuple[str, int], np.ndarray] = {}
     fit_seconds = query_seconds = 0.0
-    bar = tqdm(total=len(strategies) * seeds, desc="Simulating", unit="run", leave=False,
-               disable=not sys.stderr.isatty())
+    bar = tqdm(
+        total=len(strategies) * seeds,
+        desc="Simulating",
+        unit="run",
+        leave=False,
+        disable=not sys.stderr.isatty(),
+    )
     for strategy in strategies:
         runs = []
         for seed in range(seeds):
             bar.update(1)
             learner = PRepALLearner(
-                query_strategy=strategy, batch_size=batch_size, initial_size=initial_size,
-                budget=budget, random_state=seed,
-            ).fit(vectors[train], labels[train], eval_set=(vectors[test], labels[test]))
-            runs.append([record["score"] for record in learner.history_])
-            acquired[(strategy, seed)] = train[learner.labeled_indices_]
-            fit_seconds += sum(record["fit_seconds"] for record in learner.history_)
-            query_seconds += sum(record["query_seconds"] for record in learner.history_)
+                query_strategy=strategy,
+                batch_size=batch_size,
+                initial_size=initial_size,
+                budget=budget,
+                random_state=seed,
+            )
+            curve = simulation_curve(
+                learner, vectors[train], labels[train], vectors[test], labels[test]
+            )
+            runs.append(curve.scores)
+            acquired[(strategy, seed)] = train[curve.labeled_indices]
+            fit_seconds += curve.total_fit_seconds
+            query_seconds += curve.total_query_seconds
         curves[strategy] = np.array(runs)
         echo(
             f"{strategy}: "
@@ -173,7 +184,7 @@ def run_protocol(
     bar.close()
     timings["AL head fits"] = fit_seconds
     timings["AL queries"] = query_seconds
-    budgets = np.array([record["n_labeled"] for record in learner.history_])
+    budgets = curve.n_labeled
     candidates = [s for s in strategies if s != "random"] or list(strategies)
     best = max(candidates, key=lambda s: curves[s][:, -1].mean())
     result = ProtocolResult(budgets, curves, acquired, timings, best, train_rows=train)

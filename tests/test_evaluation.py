@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.datasets import make_classification
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score, make_scorer
 
+from skprepal import PRepALLearner
 from skprepal.evaluation import (
+    SimulationCurve,
     acquisition_overlap,
     format_mean_std,
     learning_curve_from_order,
     plot_learning_curves,
+    simulation_curve,
     summarize_curves,
 )
 from skprepal.exceptions import InvalidInputError
@@ -69,9 +75,7 @@ def test_one_fit_per_budget_on_the_order_prefix(problem):
 
 def test_single_class_prefix_scores_the_majority_guess(problem):
     X, y, order, X_test, y_test = problem
-    curve = learning_curve_from_order(
-        LogisticRegression(), X, y, order, [1, 5, 6], X_test, y_test
-    )
+    curve = learning_curve_from_order(LogisticRegression(), X, y, order, [1, 5, 6], X_test, y_test)
     np.testing.assert_array_equal(curve["majority_fallback"], [True, True, False])
     majority_accuracy = np.mean(y_test == 0)
     np.testing.assert_allclose(curve["score"][:2], majority_accuracy)
@@ -119,6 +123,117 @@ def test_bad_budgets_and_orders_raise(problem, budgets, order, match):
     order = np.arange(300) if order is None else order
     with pytest.raises(InvalidInputError, match=match):
         learning_curve_from_order(LogisticRegression(), X, y, order, budgets, X_test, y_test)
+
+
+def test_unknown_scorer_name_suggests_the_closest(problem):
+    X, y, order, X_test, y_test = problem
+    with pytest.raises(InvalidInputError, match="Did you mean 'f1_macro'"):
+        learning_curve_from_order(
+            LogisticRegression(), X, y, order, [10], X_test, y_test, scoring="f1_macor"
+        )
+
+
+# -- simulation curves --------------------------------------------------------------------------
+
+
+def _small_learner(**params):
+    return PRepALLearner(initial_size=10, batch_size=10, budget=60, random_state=0, **params)
+
+
+def test_simulation_curve_is_the_history_of_a_direct_fit(problem):
+    X, y, _, X_test, y_test = problem
+    learner = _small_learner()
+    curve = simulation_curve(learner, X, y, X_test, y_test)
+    direct = clone(learner).fit(X, y, eval_set=(X_test, y_test))
+    assert isinstance(curve, SimulationCurve) and curve.scoring is None
+    np.testing.assert_array_equal(curve.n_labeled, [r["n_labeled"] for r in direct.history_])
+    np.testing.assert_array_equal(curve.n_labeled, np.arange(10, 61, 10))
+    np.testing.assert_array_equal(curve.scores, [r["score"] for r in direct.history_])
+    np.testing.assert_array_equal(curve.labeled_indices, direct.labeled_indices_)
+    assert curve.fit_seconds.shape == curve.query_seconds.shape == (6,)
+    assert np.all(curve.fit_seconds >= 0) and np.all(curve.query_seconds >= 0)
+    assert curve.total_fit_seconds == pytest.approx(curve.fit_seconds.sum())
+    assert curve.total_query_seconds == pytest.approx(curve.query_seconds.sum())
+    # The fitted clone comes back, ready to predict.
+    assert curve.learner is not learner
+    np.testing.assert_array_equal(curve.learner.predict(X_test), direct.predict(X_test))
+
+
+def test_simulation_curve_takes_lists(problem):
+    X, y, _, X_test, y_test = problem
+    from_arrays = simulation_curve(_small_learner(), X, y, X_test, y_test)
+    from_lists = simulation_curve(
+        _small_learner(), X.tolist(), y.tolist(), X_test.tolist(), y_test.tolist()
+    )
+    np.testing.assert_array_equal(from_lists.scores, from_arrays.scores)
+    np.testing.assert_array_equal(from_lists.labeled_indices, from_arrays.labeled_indices)
+
+
+def test_simulation_curve_leaves_the_learner_given_alone(problem):
+    X, y, _, X_test, y_test = problem
+    learner = _small_learner(query_strategy="entropy")
+    params = learner.get_params()
+    simulation_curve(learner, X, y, X_test, y_test)
+    assert learner.get_params() == params
+    assert not hasattr(learner, "history_")
+    with pytest.raises(NotFittedError):
+        learner.predict(X_test)
+    # A fitted learner keeps its own run.
+    learner.fit(X[:100], y[:100])
+    order = learner.labeled_indices_.copy()
+    simulation_curve(learner, X, y, X_test, y_test)
+    np.testing.assert_array_equal(learner.labeled_indices_, order)
+
+
+def test_scoring_changes_the_scores_on_an_imbalanced_set():
+    X, y = make_classification(
+        n_samples=700, n_features=6, weights=[0.9], flip_y=0.05, class_sep=0.6, random_state=0
+    )
+    X, y, X_test, y_test = X[:500], y[:500], X[500:], y[500:]
+    learner = _small_learner()
+    accuracy = simulation_curve(learner, X, y, X_test, y_test)
+    f1 = simulation_curve(learner, X, y, X_test, y_test, scoring="f1_macro")
+    balanced = simulation_curve(
+        learner, X, y, X_test, y_test, scoring=make_scorer(balanced_accuracy_score)
+    )
+    # The same run (same seed), scored differently: on 90/10 classes macro F1 and balanced
+    # accuracy sit well below accuracy.
+    np.testing.assert_array_equal(f1.labeled_indices, accuracy.labeled_indices)
+    np.testing.assert_array_equal(f1.n_labeled, accuracy.n_labeled)
+    assert f1.scoring == "f1_macro"
+    assert np.all(f1.scores < accuracy.scores - 0.05)
+    assert np.all(balanced.scores < accuracy.scores - 0.05)
+    # Replaying the order with accuracy gives back the loop's own accuracy (same labels, same
+    # head; only a warm start may move the solver's answer within its tolerance).
+    replayed = simulation_curve(learner, X, y, X_test, y_test, scoring="accuracy")
+    np.testing.assert_allclose(replayed.scores, accuracy.scores, atol=0.01)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"X_eval": lambda X: X[:, :3]}, r"X_eval has 3 columns but X has 5"),
+        ({"X_eval": lambda X: X[:, 0]}, r"X_eval has one value or text per row but X has 5 col"),
+        ({"y_eval": lambda y: y[:-1]}, r"X_eval has 100 rows but y_eval has 99 labels"),
+        ({"y": lambda y: y[:-1]}, r"X has 300 rows but y has 299 labels"),
+        ({"X_eval": lambda X: X[:0], "y_eval": lambda y: y[:0]}, r"the eval set is empty"),
+        ({"y": lambda y: np.where(np.arange(y.size) < 50, -1, y)}, r"missing_label=-1"),
+        ({"y_eval": None}, r"y_eval is None"),
+        ({"scoring": "f1_macor"}, r"Did you mean 'f1_macro'"),
+        ({"learner": LogisticRegression()}, r"learner must be a PRepALLearner"),
+    ],
+)
+def test_simulation_curve_bad_input_raises(problem, change, match):
+    X, y, _, X_test, y_test = problem
+    args = {"learner": _small_learner(), "X": X, "y": y, "X_eval": X_test, "y_eval": y_test}
+    change = dict(change)  # the parameter's dict is shared between runs: leave it whole
+    scoring = change.pop("scoring", None)
+    for name, edit in change.items():
+        args[name] = edit(args[name]) if callable(edit) else edit
+    learner = args["learner"]
+    with pytest.raises(InvalidInputError, match=match):
+        simulation_curve(**args, scoring=scoring)
+    assert not hasattr(learner, "history_")
 
 
 # -- overlap ------------------------------------------------------------------------------------
