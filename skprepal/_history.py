@@ -22,6 +22,8 @@ def make_record(
     fit_seconds: float,
     score: float | None = None,
     strategy: str | None = None,
+    forgotten: np.ndarray | None = None,
+    skipped: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Return the record of one round.
 
@@ -41,6 +43,10 @@ def make_record(
         The head's score on the evaluation set, when one was given.
     strategy : str or None
         Name of the strategy that chose ``queried``.
+    forgotten : ndarray of int or None
+        Rows whose label or skip was taken back since the previous record.
+    skipped : ndarray of int or None
+        Rows skipped since the previous record.
 
     Returns
     -------
@@ -51,6 +57,8 @@ def make_record(
         "n_labeled": int(n_labeled),
         "n_queried": int(len(queried)),
         "queried": np.asarray(queried, dtype=np.intp),
+        "forgotten": np.asarray([] if forgotten is None else forgotten, dtype=np.intp),
+        "skipped": np.asarray([] if skipped is None else skipped, dtype=np.intp),
         "strategy": strategy,
         "query_seconds": float(query_seconds),
         "fit_seconds": float(fit_seconds),

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skprepal.exceptions import InvalidInputError, NotFittedError
 
-__all__ = ["check_texts", "check_option", "check_fitted", "validate_texts"]
+__all__ = ["check_texts", "check_option", "check_fitted", "check_params", "validate_texts"]
 
 
 def check_option(name: str, value: Any, options: Iterable[str]) -> str:
@@ -53,6 +53,41 @@ def check_option(name: str, value: Any, options: Iterable[str]) -> str:
     raise InvalidInputError(
         f"{name}={value!r} is not supported; choose one of {', '.join(map(repr, options))}.{hint}"
     )
+
+
+def check_params(obj: Any) -> None:
+    """Validate ``obj``'s parameters against its ``_parameter_constraints``.
+
+    scikit-learn's message (which parameter, what is allowed, what was given) is kept, with a
+    "did you mean" added for a misspelled option.
+
+    Raises
+    ------
+    InvalidInputError
+        If a parameter breaks its constraint.
+
+    Examples
+    --------
+    >>> from skprepal.strategies import BALD
+    >>> check_params(BALD(n_members=0))
+    Traceback (most recent call last):
+    ...
+    skprepal.exceptions.InvalidInputError: The 'n_members' parameter of BALD must be an int in the range [1, inf). Got 0 instead.
+    """  # noqa: E501
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    try:
+        obj._validate_params()
+    except InvalidParameterError as exc:
+        message = str(exc)
+        hint = ""
+        for name, constraints in getattr(obj, "_parameter_constraints", {}).items():
+            value = getattr(obj, name, None)
+            if f"'{name}' parameter" in message and isinstance(value, str):
+                options = [o for c in constraints for o in getattr(c, "options", ())]
+                close = difflib.get_close_matches(value, [str(o) for o in options], n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise InvalidInputError(message + hint) from None
 
 
 def check_fitted(estimator: Any, attributes: str | list[str] | None = None) -> None:

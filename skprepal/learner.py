@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+import warnings
 from numbers import Integral
 from typing import Any
 
@@ -13,19 +15,31 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.utils import assert_all_finite, check_random_state, column_or_1d, get_tags
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 
 from skprepal._compat import HasMethods, Interval, fit_context, validate_data
 from skprepal._history import make_record
-from skprepal._pool import LabelPool
-from skprepal._validation import check_fitted, validate_texts
+from skprepal._labels import (
+    check_classes,
+    check_label_vector,
+    check_labels_for,
+    check_rows,
+    is_missing,
+    label_storage,
+)
+from skprepal._pool import LabelState, memmap_reference, open_memmap_reference
+from skprepal._validation import check_fitted, check_params, validate_texts
 from skprepal.exceptions import InvalidInputError, NotFittedError
 from skprepal.strategies import resolve_strategy
 
 __all__ = ["PRepALLearner"]
 
 logger = logging.getLogger(__name__)
+
+# scikit-learn warns on every fit when a round holds more classes than half its labels (77
+# intents, 50 initial labels): expected in active learning, and said once in the log instead.
+_MANY_CLASSES_WARNING = "The number of unique classes is greater than 50%"
 
 
 def _head_has(attribute: str):
@@ -36,18 +50,12 @@ def _head_has(attribute: str):
     return check
 
 
-def _is_missing(value: Any, missing: Any) -> bool:
-    if missing is None:
-        return value is None
-    if isinstance(missing, float) and np.isnan(missing):
-        return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
-    if isinstance(value, (str, bytes)) != isinstance(missing, (str, bytes)):
-        return False
-    return bool(value == missing)
-
-
 def _default_head() -> LogisticRegression:
-    return LogisticRegression(max_iter=1000)
+    # Newton-CG converges on embedding-sized problems (hundreds of features, a few thousand
+    # labels) in about ten Newton steps where L-BFGS needs hundreds of gradient steps: the same
+    # optimum, several times faster (benchmarks/loop.py). A cold fit that fast lets every head be
+    # a function of the labels alone, with no warm start.
+    return LogisticRegression(solver="newton-cg", max_iter=1000)
 
 
 def _holds_texts(X: Any) -> bool:
@@ -76,23 +84,33 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
       reveal their labels" run until ``budget`` labels or ``stopping`` ends them. The head is
       finally fit on everything acquired.
     * **Interactive** — rows whose label equals ``missing_label`` form the pool; the labeled rows
-      train the head. Then :meth:`query` proposes rows and :meth:`teach` takes their labels.
-      With no label at all (a cold start) :meth:`query` uses ``initial_strategy``.
+      train the head. Then :meth:`query` proposes rows, :meth:`teach` takes their labels,
+      :meth:`skip` sets rows aside and :meth:`forget` takes an answer back. With no label at all
+      (a cold start) :meth:`query` uses ``initial_strategy``.
 
     Until two classes are labeled, the head is a :class:`~sklearn.dummy.DummyClassifier`
     predicting the one class seen and queries use ``initial_strategy``.
+
+    The learner keeps the ``X`` given to ``fit`` as it is, never a copy: its own state is a label
+    per row, the acquisition order and the skipped rows. Score-based strategies read the pool in
+    chunks, so a read-only ``np.memmap`` of millions of rows works in bounded memory. The head is
+    fit from scratch on the labeled rows, and every query draws its randomness from the seed and
+    the set of labeled and skipped rows: the next query is a function of the labels, the skips,
+    the settings and the seed, never of how many queries came before.
 
     Parameters
     ----------
     estimator : classifier or None, default=None
         The head: any scikit-learn classifier with ``predict_proba`` (None means
-        ``LogisticRegression(max_iter=1000)``), the torch MLP head, or a text classifier such as
-        ``TransferFineTuner`` on raw texts (the AL+FT baseline). It is cloned; heads with a
-        ``warm_start`` parameter are warm-started between rounds while the classes stay the same.
+        ``LogisticRegression(solver="newton-cg", max_iter=1000)``), the torch MLP head, or a
+        text classifier such as ``TransferFineTuner`` on raw texts (the AL+FT baseline). It is
+        cloned and fit from scratch on every refit.
     query_strategy : str, strategy object or callable, default="margin"
         A registered name or alias (see :func:`skprepal.strategies.available_strategies`), a
         strategy object, a modAL query function used as it is, or any callable
-        ``f(estimator, X_pool, n, **context) -> indices``.
+        ``f(estimator, X_pool, n, **context) -> indices``. Strategy objects are cloned, never
+        changed. Strategies that are not score-based (and plain callables) receive the pool as
+        one array, a copy of its rows.
     batch_size : int, default=50
         Rows queried per round.
     initial_size : int, default=50
@@ -109,31 +127,50 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         (see :mod:`skprepal.stopping`), checked after each head fit of a simulation. It is cloned.
     missing_label : object, default=-1
         The value of ``y`` that marks an unlabeled row. None and NaN work too.
+    classes : array-like or None, default=None
+        The label set. None takes every label of ``y`` in a simulation and the labels seen so far
+        in an interactive session. Declared classes must include every label given, and fix
+        ``classes_`` and the columns of :meth:`predict_proba` from the start.
     random_state : int, RandomState or None, default=None
         Seeds the initial sample, random strategies and tie-breaks.
 
     Attributes
     ----------
     estimator_ : classifier or None
-        The head fit on every label so far (None before any label).
+        The head fit on the labels as of the last refit (None before any label).
     classes_ : ndarray
-        Labels the head knows, in ``predict_proba`` column order.
+        The label space, sorted: the columns of :meth:`predict_proba`, always, with zero
+        probability for a class the head has no label of yet.
     labeled_indices_ : ndarray of int
-        Row numbers of the ``X`` given to ``fit`` that were labeled, in acquisition order.
+        Row numbers of the ``X`` given to ``fit`` that hold a label, in acquisition order.
+    y_labeled_ : ndarray
+        The label of each row of ``labeled_indices_``, in the same order.
+    skipped_indices_ : ndarray of int
+        Row numbers set aside by :meth:`skip`, in row order.
     history_ : list of dict
-        One record per round: ``iteration``, ``n_labeled``, ``n_queried``, ``queried`` (row
-        numbers), ``strategy``, ``query_seconds``, ``fit_seconds`` and ``score`` (on
-        ``eval_set``, else None). ``pandas.DataFrame(learner.history_)`` makes a table of it.
+        One record per head fit: ``iteration``, ``n_labeled``, ``n_queried``, ``queried`` (rows
+        newly labeled since the previous record), ``forgotten`` and ``skipped`` (rows taken back
+        or skipped since then), ``strategy``, ``query_seconds``, ``fit_seconds`` and ``score``
+        (on ``eval_set``, else None). ``pandas.DataFrame(learner.history_)`` makes a table.
     stopping_ : stopping criterion or None
         The fitted clone of ``stopping``.
     stop_reason_ : str or None
-        Why the simulation ended (budget, empty pool or the stopping criterion's reason).
+        Why the simulation ended (budget, empty pool or the stopping criterion's reason); None
+        for an interactive session.
     n_features_in_ : int
         Number of features of ``X`` (vector heads).
 
     See Also
     --------
     skprepal.FrozenLLMTransformer : Embeds texts once, for the learner to run on.
+
+    Notes
+    -----
+    **What a pickle holds.** The head, the label state and ``history_``, and the rows of ``X``
+    when they are held in memory. The rows of a memory-mapped ``X`` are not pickled: only the
+    file's name, offset, dtype and shape, and the unpickled learner maps the file again when it
+    next needs the pool. :meth:`attach_pool` hands it the rows explicitly (a moved file, an
+    in-memory copy); :meth:`drop_pool` keeps only what :meth:`predict` needs.
 
     References
     ----------
@@ -153,6 +190,16 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
     (100,)
     >>> len(learner.history_), learner.history_[-1]["n_labeled"]
     (5, 100)
+
+    Interactive labeling, with a declared label set:
+
+    >>> y_pool = np.full(600, -1)
+    >>> learner = PRepALLearner(classes=[0, 1, 2, 3], random_state=0).fit(X, y_pool)
+    >>> rows = learner.query(4)
+    >>> learner.teach(rows[:3], y[rows[:3]]).skip(rows[3:]).predict_proba(X[:1]).shape
+    (1, 4)
+    >>> learner.forget(rows[:1]).labeled_indices_.tolist() == rows[1:3].tolist()
+    True
     """
 
     _parameter_constraints: dict[str, list[Any]] = {
@@ -164,6 +211,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         "initial_strategy": [str, callable],
         "stopping": [HasMethods(["should_stop"]), None],
         "missing_label": "no_validation",
+        "classes": ["array-like", None],
         "random_state": ["random_state"],
     }
 
@@ -178,6 +226,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         initial_strategy: Any = "random",
         stopping: Any = None,
         missing_label: Any = -1,
+        classes: Any = None,
         random_state: Any = None,
     ) -> None:
         self.estimator = estimator
@@ -188,6 +237,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         self.initial_strategy = initial_strategy
         self.stopping = stopping
         self.missing_label = missing_label
+        self.classes = classes
         self.random_state = random_state
 
     # -- fitting ---------------------------------------------------------------------------
@@ -199,7 +249,8 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), or texts for a text head
-            Every row: labeled ones and the pool.
+            Every row: labeled ones and the pool. Kept as it is (an ndarray or a read-only
+            ``np.memmap`` is not copied).
         y : array-like of shape (n_samples,)
             Labels; ``missing_label`` marks the pool. Fully labeled means simulation.
         eval_set : tuple (X_eval, y_eval), optional
@@ -210,68 +261,81 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         -------
         self : PRepALLearner
         """
-        X = self._check_X(X, reset=True)
-        y = self._check_y(y, X.shape[0])
-        labeled = np.fromiter((not _is_missing(v, self.missing_label) for v in y), bool, len(y))
+        rows = self._check_X(X, reset=True)
+        y = check_label_vector(y, rows.shape[0], self.missing_label)
+        labeled = np.fromiter((not is_missing(v, self.missing_label) for v in y), bool, len(y))
         if self.budget is not None and self.budget < self.initial_size:
             raise InvalidInputError(
                 f"budget={self.budget} is below initial_size={self.initial_size}; the budget "
                 "counts every label, the initial ones included. Raise budget or lower initial_size."
             )
-        self._rng = check_random_state(self.random_state)
+        simulation = bool(labeled.all())
+        declared = None if self.classes is None else check_classes(self.classes, y[labeled])
+        self._declared = declared
+        self._query_strategy = self._strategy_from(self.query_strategy)
+        self._initial_strategy = self._strategy_from(self.initial_strategy)
+        self.stopping_ = None if self.stopping is None else clone(self.stopping)
+        if self.stopping_ is not None and callable(getattr(self.stopping_, "validate", None)):
+            self.stopping_.validate()
+        self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         # The stopping criterion draws from its own stream, so that adding one does not change
         # which rows the strategies pick.
-        self._stopping_rng = np.random.RandomState(self._rng.randint(np.iinfo(np.int32).max))
-        self._query_strategy = resolve_strategy(self.query_strategy)
-        self._initial_strategy = resolve_strategy(self.initial_strategy)
+        self._stopping_rng = np.random.RandomState([self._seed, 1])
+        self._X = rows
+        self._pool_reference = memmap_reference(rows)
+        self._state = LabelState(label_storage(y, declared), labeled & (not simulation))
         self._eval_set = eval_set
-        self.stopping_ = None if self.stopping is None else clone(self.stopping)
+        self._since_refit: dict[str, list[np.ndarray]] = {"forgotten": [], "skipped": []}
+        self._pending_query: tuple[float, str] | None = None
+        self._columns: np.ndarray | None = None
+        self._recorded_order = np.empty(0, dtype=np.intp)
+        self._many_classes_logged = False
         self.stop_reason_ = None
         self.history_ = []
         self.estimator_ = None
-        self.classes_ = np.array([])
-        self._pending_query = None
-        if labeled.all():
-            self._pool = LabelPool(X, y.copy(), np.zeros(len(y), dtype=bool))
-            self.labeled_indices_ = np.empty(0, dtype=np.intp)
-            self._simulate(X, y)
+        if declared is not None:
+            self.classes_ = declared
         else:
-            self._pool = LabelPool(X, y.copy(), labeled)
-            self.labeled_indices_ = np.flatnonzero(labeled)
-            if labeled.any():
+            self.classes_ = self._distinct_labels(y if simulation else y[labeled])
+        self._sync_attributes()
+        try:
+            if simulation:
+                self._simulate(y)
+            elif labeled.any():
                 self._refit(queried=self.labeled_indices_, query_seconds=0.0, strategy=None)
-        self._eval_set = None
+        finally:
+            self._eval_set = None
         return self
 
-    def _simulate(self, X: np.ndarray, oracle: np.ndarray) -> None:
-        n = X.shape[0]
+    def _simulate(self, oracle: np.ndarray) -> None:
+        n = self._state.n_samples
         budget = n if self.budget is None else min(int(self.budget), n)
         first = min(int(self.initial_size), budget) or min(int(self.batch_size), budget)
         rows, seconds = self._select(self._initial_strategy, first, head=None)
         self._reveal(rows, oracle[rows])
         self._refit(queried=rows, query_seconds=seconds, strategy=self._initial_strategy.name)
         while True:
-            if self._pool.n_pool == 0:
+            if self._state.n_pool == 0:
                 self.stop_reason_ = "the pool is empty"
                 break
-            if self._pool.n_labeled >= budget:
+            if self._state.n_labeled >= budget:
                 self.stop_reason_ = f"budget of {budget} labels reached"
                 break
             if self.stopping_ is not None and self.stopping_.should_stop(
                 self.estimator_,
-                X,
-                labeled_mask=self._pool.labeled_mask(),
-                n_labeled=self._pool.n_labeled,
+                self._X,
+                labeled_mask=self._state.labeled,
+                n_labeled=self._state.n_labeled,
                 random_state=self._stopping_rng,
             ):
                 self.stop_reason_ = getattr(self.stopping_, "reason_", None) or "stopping criterion"
                 break
-            size = min(int(self.batch_size), budget - self._pool.n_labeled)
+            size = min(int(self.batch_size), budget - self._state.n_labeled)
             strategy = self._current_strategy()
             rows, seconds = self._select(strategy, size, head=self._head_for(strategy))
             self._reveal(rows, oracle[rows])
             self._refit(queried=rows, query_seconds=seconds, strategy=strategy.name)
-        logger.info("simulation ended with %d labels: %s", self._pool.n_labeled, self.stop_reason_)
+        logger.info("simulation ended with %d labels: %s", self._state.n_labeled, self.stop_reason_)
 
     # -- interactive labeling ----------------------------------------------------------------
 
@@ -286,28 +350,32 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of int
-            Row numbers of the ``X`` given to ``fit``, most informative first where the strategy
-            orders them. Empty when the pool is empty.
+            Row numbers of the ``X`` given to ``fit``, never labeled or skipped ones, most
+            informative first where the strategy orders them. Empty when the pool is empty.
+            The same state (labels, skips, settings, seed) always gives the same rows.
         """
-        check_fitted(self, "history_")
+        self._check_session()
         n = self.batch_size if n is None else n
         if not isinstance(n, Integral) or isinstance(n, bool) or n < 1:
             raise InvalidInputError(f"n={n!r} must be a positive integer (or None for batch_size).")
         strategy = self._current_strategy()
         rows, seconds = self._select(strategy, int(n), head=self._head_for(strategy))
-        self._pending_query = (rows, seconds, strategy.name)
+        self._pending_query = (seconds, strategy.name)
         return rows.copy()
 
-    def teach(self, indices: Any, labels: Any) -> PRepALLearner:
-        """Give labels to rows and refit the head.
+    def teach(self, indices: Any, labels: Any, *, refit: bool = True) -> PRepALLearner:
+        """Give labels to rows, and refit the head.
 
         Parameters
         ----------
         indices : array-like of int
             Row numbers of the ``X`` given to ``fit`` (as :meth:`query` returns them). A row
-            that already has a label gets the new one.
+            that already has a label gets the new one; a skipped row is skipped no more.
         labels : array-like
-            One label per index.
+            One label per index (among ``classes`` if they were declared).
+        refit : bool, default=True
+            False records the labels without refitting: many answers then share one
+            :meth:`refit` (queries until then use the head as it was).
 
         Returns
         -------
@@ -317,17 +385,155 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         ------
         InvalidInputError
             If an index is out of range, negative, repeated or not an integer, or the labels do
-            not match the indices. Nothing is changed then: every label given before is kept.
+            not match the indices or the declared classes. Nothing is changed then.
+        """
+        self._check_session()
+        rows = check_rows(indices, self._state.n_samples)
+        values = check_labels_for(
+            rows,
+            labels,
+            storage=self._state.labels,
+            missing=self.missing_label,
+            classes=self._declared,
+        )
+        self._reveal(rows, values)
+        if refit:
+            self.refit()
+        return self
+
+    def skip(self, indices: Any) -> PRepALLearner:
+        """Set rows aside: they get no label and are never proposed again.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Row numbers of unlabeled rows. Skipping a skipped row changes nothing; take a skip
+            back with :meth:`forget`.
+
+        Returns
+        -------
+        self : PRepALLearner
+
+        Raises
+        ------
+        InvalidInputError
+            If an index is invalid or a row holds a label (``forget`` it first). Nothing is
+            changed then.
+        """
+        self._check_session()
+        rows = check_rows(indices, self._state.n_samples)
+        labeled = rows[self._state.labeled[rows]]
+        if labeled.size:
+            raise InvalidInputError(
+                f"row {labeled[0]} holds a label and cannot be skipped; forget([{labeled[0]}]) "
+                "takes the label back first."
+            )
+        new = rows[~self._state.skipped[rows]]
+        self._state.skip(new)
+        self._since_refit["skipped"].append(new)
+        self._sync_attributes()
+        return self
+
+    def forget(self, indices: Any, *, refit: bool = True) -> PRepALLearner:
+        """Take back what was said about rows (a label or a skip): they return to the pool.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Row numbers of labeled or skipped rows.
+        refit : bool, default=True
+            Refit the head without the forgotten labels (False: at the next :meth:`refit`).
+
+        Returns
+        -------
+        self : PRepALLearner
+
+        Raises
+        ------
+        InvalidInputError
+            If an index is invalid or a row is neither labeled nor skipped. Nothing is changed
+            then.
+        """
+        self._check_session()
+        rows = check_rows(indices, self._state.n_samples)
+        unknown = rows[~(self._state.labeled[rows] | self._state.skipped[rows])]
+        if unknown.size:
+            raise InvalidInputError(
+                f"row {unknown[0]} has neither a label nor a skip to forget; it is in the pool."
+            )
+        had_label = rows[self._state.labeled[rows]]
+        self._state.forget(had_label)
+        self._state.skipped[rows] = False
+        self._since_refit["forgotten"].append(rows)
+        self._sync_attributes()
+        if refit and had_label.size:
+            self.refit()
+        return self
+
+    def refit(self) -> PRepALLearner:
+        """Fit the head on every label held now, and record it in ``history_``.
+
+        Returns
+        -------
+        self : PRepALLearner
+        """
+        self._check_session()
+        seconds, name = self._pending_query or (0.0, None)
+        self._pending_query = None
+        self._refit(queried=self._take_new(), query_seconds=seconds, strategy=name)
+        return self
+
+    # -- the pool's rows -----------------------------------------------------------------------
+
+    def attach_pool(self, X: Any) -> PRepALLearner:
+        """Give the learner the rows of its pool again, e.g. after unpickling or moving a file.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The same rows as the ``X`` given to ``fit``, in the same order.
+
+        Returns
+        -------
+        self : PRepALLearner
         """
         check_fitted(self, "history_")
-        rows, values = self._check_teach(indices, labels)
-        pending = self._pending_query
-        seconds, name = (pending[1], pending[2]) if pending is not None else (0.0, None)
-        self._pending_query = None
-        new = rows[~self._pool.is_labeled(rows)]
-        self._reveal(rows, values)
-        self._refit(queried=new, query_seconds=seconds, strategy=name)
+        if getattr(self, "_state", None) is None:
+            raise NotFittedError(
+                "this learner was reduced to its head by drop_pool(); it predicts but can no "
+                "longer query. Fit a new learner to continue labeling."
+            )
+        rows = self._check_X(X, reset=False)
+        if rows.shape[0] != self._state.n_samples:
+            raise InvalidInputError(
+                f"X has {rows.shape[0]} rows but the learner was fit on {self._state.n_samples}; "
+                "attach the same rows, in the same order."
+            )
+        self._X = rows
+        self._pool_reference = memmap_reference(rows)
         return self
+
+    def drop_pool(self) -> PRepALLearner:
+        """Keep only what :meth:`predict` needs: the head, ``classes_`` and the records.
+
+        The rows, the per-row label state and the strategies go, so a pickle holds the head and
+        little else. The learner still predicts; :meth:`query` and :meth:`teach` then raise.
+
+        Returns
+        -------
+        self : PRepALLearner
+        """
+        check_fitted(self, "history_")
+        for name in ("_X", "_pool_reference", "_state", "_query_strategy", "_initial_strategy"):
+            setattr(self, name, None)
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        if state.get("_pool_reference") is not None:
+            # The rows stay on disk; only where they are is pickled.
+            state["_X"] = None
+        return state
 
     # -- prediction --------------------------------------------------------------------------
 
@@ -336,13 +542,28 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         return self._fitted_head().predict(self._check_X(X, reset=False))
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities of the current head, columns in ``classes_`` order."""
-        return self._fitted_head().predict_proba(self._check_X(X, reset=False))
+        """Class probabilities: one column per ``classes_`` entry, in that order, always."""
+        proba = self._fitted_head().predict_proba(self._check_X(X, reset=False))
+        if self._columns is None:
+            return proba
+        out = np.zeros((proba.shape[0], self.classes_.shape[0]), dtype=np.float64)
+        out[:, self._columns] = proba
+        return out
 
     @available_if(_head_has("decision_function"))
     def decision_function(self, X: Any) -> np.ndarray:
-        """Decision function of the current head."""
-        return self._fitted_head().decision_function(self._check_X(X, reset=False))
+        """Decision function of the current head (columns in ``classes_`` order).
+
+        Classes the head has no label of yet get ``-inf``.
+        """
+        scores = self._fitted_head().decision_function(self._check_X(X, reset=False))
+        if self._columns is None:
+            return scores
+        if scores.ndim == 1:  # a binary head: the score of its second class against its first
+            scores = np.column_stack([-scores, scores])
+        out = np.full((scores.shape[0], self.classes_.shape[0]), -np.inf)
+        out[:, self._columns] = scores
+        return out
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()
@@ -356,9 +577,8 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
     def set_params(self, **params: Any) -> PRepALLearner:
         """Set parameters; ``estimator__*`` also reaches the default head.
 
-        With ``estimator=None``, setting e.g. ``estimator__C`` first puts the default
-        ``LogisticRegression(max_iter=1000)`` in place, so grid searches over the default head's
-        parameters work.
+        With ``estimator=None``, setting e.g. ``estimator__C`` first puts the default head in
+        place, so grid searches over the default head's parameters work.
         """
         nested = any(key.startswith("estimator__") for key in params)
         if nested and self.estimator is None and "estimator" not in params:
@@ -389,116 +609,109 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
             )
         return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
 
-    def _check_y(self, y: Any, n_samples: int) -> np.ndarray:
-        if y is None:
-            raise InvalidInputError(
-                "PRepALLearner requires y to be passed, but the target y is None: pass the "
-                "oracle's labels for a simulation, or labels with "
-                f"missing_label={self.missing_label!r} marking the pool for interactive labeling."
-            )
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if y.ndim != 1:
-            raise InvalidInputError(f"y should be a 1d array, got shape {y.shape}.")
-        if y.dtype.kind in "fc":
-            nan_marks_missing = (
-                isinstance(self.missing_label, float) and np.isnan(self.missing_label)
-            )
-            assert_all_finite(y, allow_nan=nan_marks_missing, input_name="y")
-        if y.shape[0] != n_samples:
-            raise InvalidInputError(f"X has {n_samples} rows but y has {y.shape[0]} labels.")
-        # Fixed-width str arrays would silently truncate longer labels given later to teach.
-        return y.astype(object) if y.dtype.kind in "US" else y
+    @staticmethod
+    def _strategy_from(spec: Any) -> Any:
+        strategy = clone(resolve_strategy(spec), safe=False)
+        check_params(strategy)
+        return strategy
 
-    def _check_teach(self, indices: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.asarray(indices)
-        values = np.asarray(labels, dtype=object)
-        if rows.ndim == 0:
-            rows, values = rows.reshape(1), values.reshape(1)
-        n = self._pool.n_samples
-        if rows.ndim != 1 or (rows.size and rows.dtype.kind not in "iu"):
-            raise InvalidInputError(
-                f"indices must be a 1-D array of integer row numbers, got {rows.dtype} of shape "
-                f"{rows.shape}."
-            )
-        if values.ndim != 1 or values.shape[0] != rows.shape[0]:
-            raise InvalidInputError(
-                f"got {rows.shape[0]} indices but {values.shape[0] if values.ndim else 1} labels."
-            )
-        if rows.size and (rows.min() < 0 or rows.max() >= n):
-            bad = rows[(rows < 0) | (rows >= n)][0]
-            raise InvalidInputError(
-                f"index {bad} is out of range: X given to fit has {n} rows (0..{n - 1})."
-            )
-        if np.unique(rows).size != rows.size:
-            raise InvalidInputError("indices repeat a row; give each row one label per teach call.")
-        missing = [
-            i for i, v in zip(rows, values, strict=True) if _is_missing(v, self.missing_label)
-        ]
-        if missing:
-            raise InvalidInputError(
-                f"the label of row {missing[0]} is missing_label={self.missing_label!r}; teach "
-                "only real labels."
-            )
+    @staticmethod
+    def _distinct_labels(values: np.ndarray) -> np.ndarray:
         try:
-            dtype = self._pool.y.dtype
-            cast = values if dtype.kind == "O" else np.asarray(list(values), dtype=dtype)
-            # A label that changes when stored (1.5 into integer labels) is refused, not rounded.
-            if dtype.kind != "O" and not all(
-                a == b for a, b in zip(cast.tolist(), values, strict=True)
-            ):
-                raise ValueError("lossy cast")
-        except (ValueError, TypeError):
+            return np.unique(values)
+        except TypeError:
             raise InvalidInputError(
-                f"labels {list(values[:3])!r}... do not fit the labels given to fit (dtype "
-                f"{self._pool.y.dtype}); use labels of the same type."
+                f"y mixes labels of different types ({sorted({type(v).__name__ for v in values})}"
+                "); use labels of one type."
             ) from None
-        return rows.astype(np.intp), cast
+
+    def _check_session(self) -> None:
+        check_fitted(self, "history_")
+        if getattr(self, "_state", None) is None:
+            raise NotFittedError(
+                "this learner was reduced to its head by drop_pool(); it predicts but can no "
+                "longer query or take labels. Fit a new learner to continue labeling."
+            )
+
+    def _rows(self) -> Any:
+        """The ``X`` given to fit, mapping a memory-mapped file again after unpickling."""
+        if self._X is None and self._pool_reference is not None:
+            try:
+                self._X = open_memmap_reference(self._pool_reference)
+            except (OSError, ValueError) as exc:
+                raise InvalidInputError(
+                    f"the pool's rows were in {self._pool_reference['filename']!r}, which cannot "
+                    f"be mapped again ({exc}); hand them over with learner.attach_pool(X)."
+                ) from None
+        return self._X
+
+    def _sync_attributes(self) -> None:
+        self.labeled_indices_ = self._state.order.copy()
+        self.y_labeled_ = self._state.labels[self._state.order]
+        self.skipped_indices_ = np.flatnonzero(self._state.skipped).astype(np.intp)
 
     def _reveal(self, rows: np.ndarray, labels: np.ndarray) -> None:
-        new = rows[~self._pool.is_labeled(rows)]
-        self._pool.label(rows, labels)
-        if new.size:
-            self.labeled_indices_ = np.concatenate([self.labeled_indices_, new]).astype(np.intp)
+        self._state.label(rows, labels)
+        if self._declared is None:
+            fresh = self._distinct_labels(np.asarray(labels, dtype=self._state.labels.dtype))
+            if not np.isin(fresh, self.classes_).all():
+                self.classes_ = np.union1d(self.classes_, fresh)
+        self._sync_attributes()
+
+    def _take_new(self) -> np.ndarray:
+        """Rows labeled since the last recorded refit, in acquisition order."""
+        order = self._state.order
+        return order[~np.isin(order, self._recorded_order)]
 
     def _refit(self, *, queried: np.ndarray, query_seconds: float, strategy: str | None) -> None:
-        X_labeled, y_labeled = self._pool.labeled()
+        rows = self._state.labeled_rows()
         start = time.perf_counter()
-        self.estimator_ = self._fit_head(X_labeled, y_labeled)
+        if rows.size:
+            X_labeled = self._rows()[rows]
+            self.estimator_ = self._fit_head(X_labeled, self._state.labels[rows])
+            head_classes = np.asarray(self.estimator_.classes_)
+            same = np.array_equal(head_classes, self.classes_)
+            self._columns = None if same else np.searchsorted(self.classes_, head_classes)
+        else:
+            self.estimator_, self._columns = None, None
         fit_seconds = time.perf_counter() - start
-        self.classes_ = np.asarray(self.estimator_.classes_)
         score = None
-        if self._eval_set is not None:
+        if self._eval_set is not None and self.estimator_ is not None:
             X_eval, y_eval = self._eval_set
-            score = self.estimator_.score(X_eval, y_eval)
+            score = self.score(X_eval, y_eval)
+        since, self._since_refit = self._since_refit, {"forgotten": [], "skipped": []}
         self.history_.append(
             make_record(
                 iteration=len(self.history_),
-                n_labeled=self._pool.n_labeled,
+                n_labeled=self._state.n_labeled,
                 queried=queried,
                 query_seconds=query_seconds,
                 fit_seconds=fit_seconds,
                 score=score,
                 strategy=strategy,
+                forgotten=_joined(since["forgotten"]),
+                skipped=_joined(since["skipped"]),
             )
         )
+        self._recorded_order = self._state.order.copy()
 
     def _fit_head(self, X: np.ndarray, y: np.ndarray) -> Any:
-        classes = np.unique(y)
-        if classes.size < 2:
-            return DummyClassifier(strategy="most_frequent").fit(X, y)
-        previous = self.estimator_
-        same_classes = (
-            previous is not None
-            and not isinstance(previous, DummyClassifier)
-            and np.array_equal(np.asarray(previous.classes_), classes)
-        )
-        if same_classes and "warm_start" in previous.get_params():
-            head = previous.set_params(warm_start=True)
-        else:
-            head = clone(self._base_estimator())
-        return head.fit(X, y)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.filterwarnings("always", message=_MANY_CLASSES_WARNING)
+            if np.unique(y).size < 2:
+                head = DummyClassifier(strategy="most_frequent").fit(X, y)
+            else:
+                head = clone(self._base_estimator()).fit(X, y)
+        for warning in caught:
+            if str(warning.message).startswith(_MANY_CLASSES_WARNING):
+                if not self._many_classes_logged:
+                    logger.info("fitting a head on fewer than two labels per class: %s", warning)
+                    self._many_classes_logged = True
+            else:
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+        return head
 
     def _head_ready(self) -> bool:
         return self.estimator_ is not None and not isinstance(self.estimator_, DummyClassifier)
@@ -509,21 +722,26 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
     def _head_for(self, strategy: Any) -> Any:
         return self.estimator_ if strategy is self._query_strategy else None
 
+    def _query_rng(self) -> np.random.RandomState:
+        """Randomness of the next query: a function of the seed and of the label state only."""
+        digest = hashlib.blake2b(self._state.digest(), digest_size=16, key=b"query").digest()
+        return np.random.RandomState([self._seed, *np.frombuffer(digest, dtype=np.uint32)])
+
     def _select(self, strategy: Any, n: int, *, head: Any) -> tuple[np.ndarray, float]:
         start = time.perf_counter()
-        X_labeled, y_labeled = self._pool.labeled()
-        positions = strategy(
+        X = self._rows()
+        labeled = self._state.labeled_rows()
+        rows = strategy.select_rows(
             head,
-            self._pool.pool(),
+            X,
+            self._state.pool_mask(),
             n,
-            X_labeled=X_labeled,
-            y_labeled=y_labeled,
-            classes=self.classes_,
-            random_state=self._rng,
-            pool_indices=self._pool.pool_rows(),
+            X_labeled=X[labeled],
+            y_labeled=self._state.labels[labeled],
+            classes=None if head is None else np.asarray(head.classes_),
+            random_state=self._query_rng(),
         )
-        rows = self._pool.pool_rows()[positions]
-        return rows, time.perf_counter() - start
+        return np.asarray(rows, dtype=np.intp), time.perf_counter() - start
 
     def _fitted_head(self) -> Any:
         check_fitted(self, "history_")
@@ -532,3 +750,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
                 "PRepALLearner has no labels yet, so no head to predict with; teach() some first."
             )
         return self.estimator_
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(np.intp) if parts else np.empty(0, dtype=np.intp)

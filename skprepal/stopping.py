@@ -13,15 +13,18 @@ import logging
 import math
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import cohen_kappa_score
 from sklearn.utils import check_random_state
 
-from skprepal._validation import check_option
+from skprepal._compat import Interval, StrOptions
+from skprepal._validation import check_params
 from skprepal.exceptions import InvalidInputError
+from skprepal.strategies._base import score_chunk_rows
+from skprepal.strategies._uncertainty import UNCERTAINTY_MEASURES, uncertainty
 
 __all__ = [
     "StoppingCriterion",
@@ -31,28 +34,12 @@ __all__ = [
     "AnyOf",
     "uncertainty",
 ]
+# ``uncertainty`` lives with the uncertainty strategies (one computation for ranking and for
+# stopping); it is re-exported here, where the stopping criteria document it.
 
 logger = logging.getLogger(__name__)
 
-UNCERTAINTY_MEASURES = ("max_probability", "entropy", "margin")
 AGGREGATES = ("max", "mean")
-
-
-def _check_number(
-    owner: Any, name: str, *, low: float, high: float | None = None, integer: bool = False
-) -> None:
-    """Raise if ``owner.<name>`` is not a (real or integral) number in ``[low, high]``."""
-    value = getattr(owner, name)
-    kind = Integral if integer else Real
-    ok = isinstance(value, kind) and not isinstance(value, bool)
-    ok = ok and (integer or math.isfinite(value)) and value >= low
-    ok = ok and (high is None or value <= high)
-    if not ok:
-        what = "an int" if integer else "a number"
-        span = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise InvalidInputError(
-            f"{type(owner).__name__}({name}={value!r}) is invalid: {name} must be {what} {span}."
-        )
 
 
 def _take_rows(X: Any, rows: np.ndarray) -> Any:
@@ -105,13 +92,25 @@ class StoppingCriterion(BaseEstimator, metaclass=ABCMeta):
             True to stop; ``reason_`` then says why.
         """
 
-    def _validate(self) -> None:
-        """Check the parameters; called once, on the first :meth:`should_stop`."""
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+
+    def validate(self) -> None:
+        """Check the parameters against ``_parameter_constraints``.
+
+        :class:`~skprepal.PRepALLearner` calls it in ``fit``, before any work; a criterion used on
+        its own checks itself on its first :meth:`should_stop`.
+
+        Raises
+        ------
+        InvalidInputError
+            Naming the parameter, what it got and what is allowed.
+        """
+        check_params(self)
 
     def _check_call(self, X: Any, labeled_mask: Any, n_labeled: int) -> np.ndarray:
         """Validate parameters (first call) and arguments; return ``labeled_mask`` as bool."""
         if not hasattr(self, "n_calls_"):
-            self._validate()
+            self.validate()
             self.n_calls_ = 0
             self.reason_ = None
         n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
@@ -159,11 +158,12 @@ class MaxLabels(StoppingCriterion):
     '10 labels >= max_labels=10'
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "max_labels": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def __init__(self, max_labels: int = 1000) -> None:
         self.max_labels = max_labels
-
-    def _validate(self) -> None:
-        _check_number(self, "max_labels", low=1, integer=True)
 
     def should_stop(
         self, estimator: Any, X: Any, *, labeled_mask: Any, n_labeled: int, random_state: Any = None
@@ -224,17 +224,18 @@ class StabilizingPredictions(StoppingCriterion):
     'kappa 1.000 >= 0.99 over the last 2 rounds'
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "stop_set_size": [Interval(Integral, 1, None, closed="left")],
+        "window": [Interval(Integral, 1, None, closed="left")],
+        "threshold": [Interval(Real, -1.0, 1.0, closed="both")],
+    }
+
     def __init__(
         self, *, stop_set_size: int = 2000, window: int = 3, threshold: float = 0.99
     ) -> None:
         self.stop_set_size = stop_set_size
         self.window = window
         self.threshold = threshold
-
-    def _validate(self) -> None:
-        _check_number(self, "stop_set_size", low=1, integer=True)
-        _check_number(self, "window", low=1, integer=True)
-        _check_number(self, "threshold", low=-1.0, high=1.0)
 
     def should_stop(
         self, estimator: Any, X: Any, *, labeled_mask: Any, n_labeled: int, random_state: Any = None
@@ -324,6 +325,12 @@ class UncertaintyThreshold(StoppingCriterion):
     0.5
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "threshold": [Interval(Real, 0.0, 1.0, closed="both")],
+        "measure": [StrOptions(set(UNCERTAINTY_MEASURES))],
+        "aggregate": [StrOptions(set(AGGREGATES))],
+    }
+
     def __init__(
         self, threshold: float = 0.1, *, measure: str = "max_probability", aggregate: str = "max"
     ) -> None:
@@ -331,19 +338,14 @@ class UncertaintyThreshold(StoppingCriterion):
         self.measure = measure
         self.aggregate = aggregate
 
-    def _validate(self) -> None:
-        _check_number(self, "threshold", low=0.0, high=1.0)
-        check_option("measure", self.measure, UNCERTAINTY_MEASURES)
-        check_option("aggregate", self.aggregate, AGGREGATES)
-
     def should_stop(
         self, estimator: Any, X: Any, *, labeled_mask: Any, n_labeled: int, random_state: Any = None
     ) -> bool:
         mask = self._check_call(X, labeled_mask, n_labeled)
         if not hasattr(self, "uncertainties_"):
             self.uncertainties_ = []
-        unlabeled = np.flatnonzero(~mask)
-        if unlabeled.size == 0:
+        n_unlabeled = int(mask.shape[0] - np.count_nonzero(mask))
+        if n_unlabeled == 0:
             self.uncertainties_.append(float("nan"))
             return self._answer("no unlabeled rows remain")
         if not hasattr(estimator, "predict_proba"):
@@ -352,52 +354,29 @@ class UncertaintyThreshold(StoppingCriterion):
                 "has no predict_proba; use a probabilistic head (e.g. LogisticRegression) or "
                 "another stopping criterion such as StabilizingPredictions."
             )
-        proba = np.asarray(estimator.predict_proba(_take_rows(X, unlabeled)), dtype=np.float64)
-        scores = uncertainty(proba, self.measure)
-        value = float(scores.max() if self.aggregate == "max" else scores.mean())
+        value = self._aggregate_uncertainty(estimator, X, mask)
         self.uncertainties_.append(value)
         if value < self.threshold:
             return self._answer(
                 f"{self.aggregate} {self.measure} uncertainty {value:.3f} < {self.threshold} "
-                f"on {unlabeled.size} unlabeled rows"
+                f"on {n_unlabeled} unlabeled rows"
             )
         return self._answer(None)
 
-
-def uncertainty(proba: np.ndarray, measure: str = "max_probability") -> np.ndarray:
-    """Per-row uncertainty in [0, 1] from class probabilities; higher is less sure.
-
-    Parameters
-    ----------
-    proba : ndarray of shape (n_samples, n_classes)
-        Class probabilities, rows summing to 1.
-    measure : {"max_probability", "entropy", "margin"}, default="max_probability"
-        ``1 - max p``, entropy / log(n_classes), or ``1 - (p_1 - p_2)``.
-
-    Returns
-    -------
-    ndarray of float, shape (n_samples,)
-        0 for a certain prediction (always 0 with one class).
-
-    Examples
-    --------
-    >>> uncertainty(np.array([[0.5, 0.5], [1.0, 0.0]]), "entropy")
-    array([1., 0.])
-    """
-    check_option("measure", measure, UNCERTAINTY_MEASURES)
-    proba = np.asarray(proba, dtype=np.float64)
-    n_classes = proba.shape[1]
-    if n_classes < 2:
-        return np.zeros(proba.shape[0])
-    if measure == "max_probability":
-        return 1.0 - proba.max(axis=1)
-    if measure == "entropy":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logs = np.where(proba > 0, np.log(proba), 0.0)
-        # "+ 0.0" turns the -0.0 of certain rows into 0.0.
-        return np.clip(-(proba * logs).sum(axis=1) / np.log(n_classes), 0.0, 1.0) + 0.0
-    top2 = np.partition(proba, n_classes - 2, axis=1)[:, -2:]
-    return 1.0 - (top2[:, 1] - top2[:, 0])
+    def _aggregate_uncertainty(self, estimator: Any, X: Any, mask: np.ndarray) -> float:
+        """Max or mean uncertainty over the unlabeled rows, chunk by chunk (never X[~mask])."""
+        total, count, peak = 0.0, 0, 0.0
+        step = score_chunk_rows(X)
+        for start in range(0, mask.shape[0], step):
+            rows = start + np.flatnonzero(~mask[start : start + step])
+            if rows.size == 0:
+                continue
+            proba = np.asarray(estimator.predict_proba(_take_rows(X, rows)), dtype=np.float64)
+            scores = uncertainty(proba, self.measure)
+            total += float(scores.sum())
+            count += scores.shape[0]
+            peak = max(peak, float(scores.max()))
+        return peak if self.aggregate == "max" else total / count
 
 
 class AnyOf(StoppingCriterion):
@@ -434,10 +413,14 @@ class AnyOf(StoppingCriterion):
     'MaxLabels: 5 labels >= max_labels=5'
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "criteria": [list, tuple, None],
+    }
+
     def __init__(self, criteria: list[StoppingCriterion] | None = None) -> None:
         self.criteria = criteria
 
-    def _validate(self) -> None:
+    def validate(self) -> None:  # noqa: D102
         criteria = [] if self.criteria is None else self.criteria
         if isinstance(criteria, StoppingCriterion) or not isinstance(criteria, (list, tuple)):
             raise InvalidInputError(
@@ -450,6 +433,8 @@ class AnyOf(StoppingCriterion):
                     f"AnyOf criteria[{i}] is a {type(crit).__name__}, which has no should_stop "
                     "method; pass StoppingCriterion objects such as MaxLabels(500)."
                 )
+            if callable(getattr(crit, "validate", None)):
+                crit.validate()
 
     def should_stop(
         self, estimator: Any, X: Any, *, labeled_mask: Any, n_labeled: int, random_state: Any = None

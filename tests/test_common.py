@@ -18,17 +18,30 @@ from sklearn.utils import estimator_checks as checks
 from skprepal import FrozenLLMTransformer, PRepALLearner, TransferFineTuner
 from skprepal.exceptions import InvalidInputError, NotFittedError
 
-# y = -1 is a real class in some of scikit-learn's checks, so the checked learner marks missing
-# labels with None instead of the default -1 (which test_learner.py covers).
 VECTOR_ESTIMATORS = [
-    PRepALLearner(missing_label=None, random_state=0),
+    PRepALLearner(random_state=0),
+    # A budget below the data size: classes_ must still be every label of the oracle.
+    PRepALLearner(initial_size=5, batch_size=5, budget=20, random_state=0),
     PRepALLearner(
         missing_label=None, query_strategy="entropy", batch_size=5, initial_size=5, random_state=0
     ),
 ]
 
 
-@checks.parametrize_with_checks(VECTOR_ESTIMATORS)
+def _expected_failures(estimator):
+    if estimator.missing_label != -1:
+        return {}
+    return {
+        # Its last problem labels the classes -1 and 1: with the default missing_label=-1 the
+        # -1 rows are the pool, not a class. scikit-learn exempts its own semi-supervised
+        # classifiers from this by name (estimator_checks._choose_check_classifiers_labels).
+        # Every other problem of the check passes, and the whole check passes with
+        # missing_label=None (the third configuration).
+        "check_classifiers_classes": "-1 is the default missing_label, not a class",
+    }
+
+
+@checks.parametrize_with_checks(VECTOR_ESTIMATORS, expected_failed_checks=_expected_failures)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 

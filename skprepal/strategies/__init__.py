@@ -4,15 +4,20 @@ Every strategy is a callable ``f(estimator, X_pool, n, **context) -> indices``. 
 (see :func:`available_strategies`) give the default object; strategy objects take parameters.
 """
 
-from skprepal.strategies._base import QueryStrategy, ScoreStrategy, top_n
-from skprepal.strategies._bayesian import BALD
+from skprepal.strategies._base import QueryStrategy, RunningTopN, ScoreStrategy, top_n
+from skprepal.strategies._bayesian import BALD, mutual_information
 from skprepal.strategies._callable import FunctionStrategy, ModALStrategy
 from skprepal.strategies._contrastive import ContrastiveAL
 from skprepal.strategies._discriminative import DiscriminativeAL
 from skprepal.strategies._diversity import BADGE, CoreSet, KMeansSampling
 from skprepal.strategies._random import RandomSampling
 from skprepal.strategies._registry import available_strategies, register_strategy, resolve_strategy
-from skprepal.strategies._uncertainty import EntropySampling, LeastConfidence, MarginSampling
+from skprepal.strategies._uncertainty import (
+    EntropySampling,
+    LeastConfidence,
+    MarginSampling,
+    uncertainty,
+)
 
 __all__ = [
     "BADGE",
@@ -29,8 +34,11 @@ __all__ = [
     "QueryStrategy",
     "RandomSampling",
     "ScoreStrategy",
+    "RunningTopN",
     "available_strategies",
+    "mutual_information",
     "register_strategy",
     "resolve_strategy",
     "top_n",
+    "uncertainty",
 ]

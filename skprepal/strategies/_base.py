@@ -24,9 +24,25 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
+from skprepal._validation import check_params
 from skprepal.exceptions import InvalidInputError
 
-__all__ = ["QueryStrategy", "ScoreStrategy", "top_n", "check_vectors", "check_query_result"]
+__all__ = [
+    "QueryStrategy",
+    "RunningTopN",
+    "ScoreStrategy",
+    "SCORE_CHUNK_BYTES",
+    "check_query_result",
+    "check_vectors",
+    "n_rows",
+    "score_chunk_rows",
+    "top_n",
+]
+
+#: Bytes of pool rows (counted as float64) scored at once. A chunk of 1,000,000 x 384 float32
+#: rows is scored 10,922 rows at a time: the head's float64 copy of a chunk is 32 MiB, its
+#: probabilities a few hundred KiB.
+SCORE_CHUNK_BYTES = 32 * 2**20
 
 
 def check_vectors(X_pool: Any, strategy: str) -> np.ndarray:
@@ -42,6 +58,29 @@ def check_vectors(X_pool: Any, strategy: str) -> np.ndarray:
             "e.g. Pipeline([('embed', FrozenLLMTransformer()), ('al', PRepALLearner())])."
         )
     return arr.astype(np.float64, copy=False) if arr.dtype.kind != "f" else arr
+
+
+def _best(
+    scores: np.ndarray, ties: np.ndarray, rows: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``n`` best entries, best first: highest score, then lowest tie key, then lowest row."""
+    if scores.shape[0] > n:
+        # Everything at or above the n-th highest score: the winners plus the ties at the edge.
+        kth = np.partition(scores, scores.shape[0] - n)[scores.shape[0] - n]
+        keep = scores >= kth
+        scores, ties, rows = scores[keep], ties[keep], rows[keep]
+    order = np.lexsort((rows, ties, -scores))[:n]
+    return scores[order], ties[order], rows[order]
+
+
+def _score_keys(scores: Any, n_rows: int, strategy: str) -> np.ndarray:
+    keys = np.asarray(scores, dtype=np.float64)
+    if keys.shape != (n_rows,):
+        raise InvalidInputError(
+            f"query strategy {strategy!r} scored {n_rows} rows but returned scores of shape "
+            f"{keys.shape}; expected one score per row."
+        )
+    return np.where(np.isnan(keys), -np.inf, keys)
 
 
 def top_n(scores: np.ndarray, n: int, random_state: Any = None) -> np.ndarray:
@@ -64,26 +103,56 @@ def top_n(scores: np.ndarray, n: int, random_state: Any = None) -> np.ndarray:
     --------
     >>> top_n(np.array([0.1, 0.9, 0.5]), 2)
     array([1, 2])
+    >>> top_n(np.array([0.5, 0.9, 0.5]), 2)
+    array([1, 0])
     """
-    scores = np.asarray(scores, dtype=np.float64)
-    n = min(int(n), scores.shape[0])
+    keys = _score_keys(scores, np.shape(scores)[0], "top_n")
+    n = min(int(n), keys.shape[0])
     if n <= 0:
         return np.empty(0, dtype=np.intp)
-    keys = np.where(np.isnan(scores), -np.inf, scores)
-    if random_state is not None:
-        # A random permutation first makes the stable sort below break ties at random.
-        perm = check_random_state(random_state).permutation(keys.shape[0])
-        return perm[top_n(keys[perm], n)]
-    if n < keys.shape[0]:
-        part = np.argpartition(-keys, n - 1)[:n]
-        # Break ties at the boundary by position, as a full stable sort would.
-        threshold = keys[part].min()
-        above = np.flatnonzero(keys > threshold)
-        at = np.flatnonzero(keys == threshold)[: n - above.shape[0]]
-        part = np.concatenate([above, at])
+    if random_state is None:
+        ties = np.zeros(keys.shape[0])
     else:
-        part = np.arange(keys.shape[0])
-    return part[np.argsort(-keys[part], kind="stable")].astype(np.intp)
+        ties = check_random_state(random_state).random_sample(keys.shape[0])
+    return _best(keys, ties, np.arange(keys.shape[0], dtype=np.intp), n)[2]
+
+
+class RunningTopN:
+    """The ``n`` best rows seen so far, fed chunk by chunk: memory ``O(n + chunk)``.
+
+    The result does not depend on how the rows are chunked: ties at equal score go to the lower
+    tie key (random, or 0), then to the lower row number.
+
+    Parameters
+    ----------
+    n : int
+        How many rows to keep.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = int(n)
+        self.scores = np.empty(0)
+        self.ties = np.empty(0)
+        self.rows = np.empty(0, dtype=np.intp)
+
+    def update(self, scores: np.ndarray, ties: np.ndarray, rows: np.ndarray) -> None:
+        """Offer rows with their scores (higher is better) and tie keys."""
+        self.scores, self.ties, self.rows = _best(
+            np.concatenate([self.scores, scores]),
+            np.concatenate([self.ties, ties]),
+            np.concatenate([self.rows, rows]).astype(np.intp),
+            self.n,
+        )
+
+    def result(self) -> np.ndarray:
+        """The kept rows, best first."""
+        return self.rows.copy()
+
+
+def score_chunk_rows(X: Any) -> int:
+    """Rows per scoring chunk: ``SCORE_CHUNK_BYTES`` of the rows as float64, at least 256."""
+    width = int(np.prod(X.shape[1:])) if hasattr(X, "shape") and len(X.shape) > 1 else 1
+    return max(256, SCORE_CHUNK_BYTES // (8 * max(width, 1)))
 
 
 def check_query_result(result: Any, n: int, n_pool: int, strategy: str) -> np.ndarray:
@@ -114,16 +183,37 @@ def check_query_result(result: Any, n: int, n_pool: int, strategy: str) -> np.nd
     return idx
 
 
+def n_rows(X: Any) -> int:
+    """Number of rows of an array, sparse matrix or list."""
+    return int(X.shape[0]) if hasattr(X, "shape") else len(X)
+
+
+def _take(X: Any, rows: np.ndarray) -> Any:
+    """``X[rows]`` for arrays, sparse matrices and lists."""
+    if hasattr(X, "shape"):
+        return X[rows]
+    return [X[i] for i in rows]
+
+
 class QueryStrategy(BaseEstimator):
     """Base class of strategy objects.
 
     Subclasses implement :meth:`select`; calling the object validates its arguments and result.
     Set ``needs_vectors = True`` on strategies that compute distances on ``X_pool``.
+
+    The learner calls :meth:`select_rows`, which by default gathers the pool rows into one array
+    and calls the strategy on it. Strategies that can work on the whole ``X`` with a mask (such
+    as every :class:`ScoreStrategy`, chunk by chunk) override it to avoid that copy.
     """
 
     needs_vectors: ClassVar[bool] = False
     #: Registry name, used in messages.
     name: ClassVar[str] = ""
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+
+    @property
+    def _label(self) -> str:
+        return self.name or type(self).__name__
 
     def __call__(self, estimator: Any, X_pool: Any, n: int, **context: Any) -> np.ndarray:
         """Pick up to ``n`` positions of ``X_pool`` to label next.
@@ -144,14 +234,46 @@ class QueryStrategy(BaseEstimator):
         ndarray of intp
             Distinct positions into ``X_pool``, most informative first where there is an order.
         """
-        n_pool = len(X_pool) if not hasattr(X_pool, "shape") else X_pool.shape[0]
+        check_params(self)
+        n_pool = n_rows(X_pool)
         n = min(int(n), n_pool)
         if n <= 0:
             return np.empty(0, dtype=np.intp)
         if self.needs_vectors:
-            X_pool = check_vectors(X_pool, self.name or type(self).__name__)
+            X_pool = check_vectors(X_pool, self._label)
         picked = self.select(estimator, X_pool, n, **context)
-        return check_query_result(picked, n, n_pool, self.name or type(self).__name__)
+        return check_query_result(picked, n, n_pool, self._label)
+
+    def select_rows(
+        self, estimator: Any, X: Any, pool_mask: np.ndarray, n: int, **context: Any
+    ) -> np.ndarray:
+        """Pick up to ``n`` rows of ``X`` among those where ``pool_mask`` is True.
+
+        This is what :class:`~skprepal.PRepALLearner` calls. The default gathers the pool rows
+        (``X[pool_mask]``, a copy) and calls the strategy on them, with ``pool_indices`` in the
+        context.
+
+        Parameters
+        ----------
+        estimator : fitted classifier or None
+            The current head.
+        X : array-like of shape (n_samples, ...)
+            Every row of the session, labeled or not (an ndarray, a memmap, texts).
+        pool_mask : ndarray of bool, shape (n_samples,)
+            The rows that may be picked.
+        n : int
+            How many to pick.
+        **context
+            See the module's documentation.
+
+        Returns
+        -------
+        ndarray of intp
+            Distinct row numbers of ``X``, all in the pool, most informative first.
+        """
+        rows = np.flatnonzero(pool_mask).astype(np.intp)
+        positions = self(estimator, _take(X, rows), n, pool_indices=rows, **context)
+        return rows[positions]
 
     @abstractmethod
     def select(self, estimator: Any, X_pool: Any, n: int, **context: Any) -> np.ndarray:
@@ -161,12 +283,20 @@ class QueryStrategy(BaseEstimator):
 class ScoreStrategy(QueryStrategy):
     """A strategy that scores each pool row independently and takes the ``n`` best.
 
+    Subclasses implement :meth:`score`, or :meth:`scorer` when some work (fitting a committee,
+    indexing the labeled rows) should be done once per query rather than once per chunk. The
+    learner scores the pool in chunks of :func:`score_chunk_rows` rows, leaves out labeled and
+    skipped rows, and keeps a running top ``n``: no step holds more than one chunk of
+    probabilities, whatever the size of the pool.
+
     Parameters
     ----------
     random_tie_break : bool, default=False
         Break ties between equal scores at random (with the learner's ``random_state``) rather
         than by position.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"random_tie_break": ["boolean"]}
 
     def __init__(self, *, random_tie_break: bool = False) -> None:
         self.random_tie_break = random_tie_break
@@ -175,9 +305,57 @@ class ScoreStrategy(QueryStrategy):
     def score(self, estimator: Any, X_pool: Any, **context: Any) -> np.ndarray:
         """Informativeness of every pool row: higher is picked first."""
 
+    def scorer(self, estimator: Any, **context: Any) -> Any:
+        """A function ``f(X_chunk) -> scores`` for one query; by default :meth:`score`."""
+
+        def score_chunk(X_chunk: Any) -> np.ndarray:
+            return self.score(estimator, X_chunk, **context)
+
+        return score_chunk
+
+    def _tie_rng(self, context: dict[str, Any]) -> np.random.RandomState | None:
+        if not self.random_tie_break:
+            return None
+        rng = context.get("random_state")
+        return np.random.RandomState(0) if rng is None else check_random_state(rng)
+
     def select(self, estimator: Any, X_pool: Any, n: int, **context: Any) -> np.ndarray:
-        scores = self.score(estimator, X_pool, **context)
-        rng = context.get("random_state") if self.random_tie_break else None
-        if self.random_tie_break and rng is None:
-            rng = np.random.RandomState(0)
-        return top_n(scores, n, rng)
+        scores = self.scorer(estimator, **context)(X_pool)
+        return top_n(scores, n, self._tie_rng(context))
+
+    def select_rows(
+        self, estimator: Any, X: Any, pool_mask: np.ndarray, n: int, **context: Any
+    ) -> np.ndarray:
+        """Score ``X`` chunk by chunk, skipping rows outside ``pool_mask``; the ``n`` best rows.
+
+        Chunks are contiguous slices of ``X`` (views of an ndarray or memmap, never a copy of
+        the pool), so the memory is one chunk of rows, scores and probabilities plus ``n`` rows.
+        """
+        check_params(self)
+        n = min(int(n), int(np.count_nonzero(pool_mask)))
+        if n <= 0:
+            return np.empty(0, dtype=np.intp)
+        if self.needs_vectors:
+            check_vectors(X[:1], self._label)
+        score_chunk = self.scorer(estimator, **context)
+        rng = self._tie_rng(context)
+        best = RunningTopN(n)
+        step = score_chunk_rows(X)
+        n_samples = n_rows(X)
+        for start in range(0, n_samples, step):
+            stop = min(start + step, n_samples)
+            inside = pool_mask[start:stop]
+            # Tie keys are drawn for every row, in row order, so that they do not depend on the
+            # chunk size or on which rows are labeled.
+            ties = np.zeros(stop - start) if rng is None else rng.random_sample(stop - start)
+            if not inside.any():
+                continue
+            where = np.flatnonzero(inside)
+            # A view where the whole chunk is in the pool; else a copy of its pool rows only
+            # (bounded by the chunk), so labeled rows are never scored.
+            chunk = X[start:stop] if where.shape[0] == stop - start else _take(X, start + where)
+            if self.needs_vectors:
+                chunk = check_vectors(chunk, self._label)
+            scores = _score_keys(score_chunk(chunk), where.shape[0], self._label)
+            best.update(scores, ties[where], start + where)
+        return best.result()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import xlogy
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing, check_random_state
 
+from skprepal._compat import Interval
 from skprepal.exceptions import InvalidInputError
 from skprepal.strategies._base import ScoreStrategy
 from skprepal.strategies._registry import register_strategy
@@ -97,6 +99,12 @@ class BALD(ScoreStrategy):
     (3,)
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_members": [Interval(Integral, 1, None, closed="left")],
+        "random_tie_break": ["boolean"],
+    }
+
     def __init__(
         self, *, n_samples: int = 10, n_members: int = 10, random_tie_break: bool = False
     ) -> None:
@@ -105,12 +113,27 @@ class BALD(ScoreStrategy):
         self.random_tie_break = random_tie_break
 
     def score(self, estimator: Any, X_pool: Any, **context: Any) -> np.ndarray:
+        return self.scorer(estimator, **context)(X_pool)
+
+    def scorer(self, estimator: Any, **context: Any) -> Any:
+        """Fit the committee once per query; each chunk is then only predicted on."""
         rng = check_random_state(context.get("random_state"))
         if hasattr(estimator, "predict_proba_samples"):
-            samples = self._mc_samples(estimator, X_pool, rng)
-        else:
-            samples = self._committee_samples(estimator, X_pool, rng, context)
-        return mutual_information(samples)
+
+            def score_chunk(X_chunk: Any) -> np.ndarray:
+                return mutual_information(self._mc_samples(estimator, X_chunk, rng))
+
+            return score_chunk
+        members, cols, n_classes = self._committee(estimator, rng, context)
+
+        def score_committee(X_chunk: Any) -> np.ndarray:
+            n_rows = X_chunk.shape[0] if hasattr(X_chunk, "shape") else len(X_chunk)
+            samples = np.zeros((len(members), n_rows, n_classes))
+            for t, (member, columns) in enumerate(zip(members, cols, strict=True)):
+                samples[t][:, columns] = member.predict_proba(X_chunk)
+            return mutual_information(samples)
+
+        return score_committee
 
     def _mc_samples(self, estimator: Any, X_pool: Any, rng: np.random.RandomState) -> np.ndarray:
         samples = np.asarray(
@@ -125,9 +148,10 @@ class BALD(ScoreStrategy):
             )
         return samples
 
-    def _committee_samples(
-        self, estimator: Any, X_pool: Any, rng: np.random.RandomState, context: dict[str, Any]
-    ) -> np.ndarray:
+    def _committee(
+        self, estimator: Any, rng: np.random.RandomState, context: dict[str, Any]
+    ) -> tuple[list[Any], list[list[int]], int]:
+        """Fit ``n_members`` bootstrap clones; return them with their columns in ``classes``."""
         X_labeled, y_labeled = context.get("X_labeled"), context.get("y_labeled")
         if X_labeled is None or y_labeled is None or len(y_labeled) == 0:
             raise InvalidInputError(
@@ -147,22 +171,21 @@ class BALD(ScoreStrategy):
             classes = getattr(estimator, "classes_", present)
         classes = np.asarray(classes)
         column = {c: i for i, c in enumerate(classes.tolist())}
-        n_pool = X_pool.shape[0] if hasattr(X_pool, "shape") else len(X_pool)
-        samples = np.zeros((int(self.n_members), n_pool, classes.shape[0]))
-        for t in range(int(self.n_members)):
+        members, cols = [], []
+        for _ in range(int(self.n_members)):
             rows = self._bootstrap(y_labeled, present, rng)
             member = clone(estimator).fit(
                 _safe_indexing(X_labeled, rows), _safe_indexing(y_labeled, rows)
             )
             try:
-                cols = [column[c] for c in np.asarray(member.classes_).tolist()]
+                cols.append([column[c] for c in np.asarray(member.classes_).tolist()])
             except KeyError as exc:
                 raise InvalidInputError(
                     f"query strategy {self.name!r}: label {exc.args[0]!r} of y_labeled is not "
                     f"among classes {classes.tolist()}."
                 ) from None
-            samples[t][:, cols] = member.predict_proba(X_pool)
-        return samples
+            members.append(member)
+        return members, cols, classes.shape[0]
 
     @staticmethod
     def _bootstrap(y: np.ndarray, present: np.ndarray, rng: np.random.RandomState) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,8 +36,14 @@ class FunctionStrategy(QueryStrategy):
         The user's function.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"func": [callable]}
+
     def __init__(self, func: Callable[..., Any]) -> None:
         self.func = func
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return _name(self.func)
 
     def _accepted(self, context: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -51,10 +57,6 @@ class FunctionStrategy(QueryStrategy):
 
     def select(self, estimator: Any, X_pool: Any, n: int, **context: Any) -> np.ndarray:
         return self.func(estimator, X_pool, n, **self._accepted(context))
-
-    def __call__(self, estimator: Any, X_pool: Any, n: int, **context: Any) -> np.ndarray:
-        self.name = _name(self.func)
-        return super().__call__(estimator, X_pool, n, **context)
 
 
 class ModALStrategy(QueryStrategy):
@@ -73,9 +75,15 @@ class ModALStrategy(QueryStrategy):
         Extra keyword arguments for it (e.g. ``random_tie_break=True``).
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"func": [callable]}
+
     def __init__(self, func: Callable[..., Any], **kwargs: Any) -> None:
         self.func = func
         self.kwargs = kwargs
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"modAL {_name(self.func)}"
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {"func": self.func, **self.kwargs}
@@ -96,7 +104,3 @@ class ModALStrategy(QueryStrategy):
                 )
             result = result[0]
         return np.asarray(result).ravel()
-
-    def __call__(self, estimator: Any, X_pool: Any, n: int, **context: Any) -> np.ndarray:
-        self.name = f"modAL {_name(self.func)}"
-        return super().__call__(estimator, X_pool, n, **context)

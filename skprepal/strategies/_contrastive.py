@@ -3,14 +3,16 @@ neighbours'."""
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 
+from skprepal._compat import Interval
 from skprepal.exceptions import InvalidInputError
-from skprepal.strategies._base import ScoreStrategy
+from skprepal.strategies._base import ScoreStrategy, n_rows
 from skprepal.strategies._diversity import labeled_vectors
 from skprepal.strategies._registry import register_strategy
 from skprepal.strategies._uncertainty import predict_proba_checked
@@ -57,36 +59,54 @@ class ContrastiveAL(ScoreStrategy):
     """
 
     needs_vectors = True
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "random_tie_break": ["boolean"],
+    }
 
     def __init__(self, *, n_neighbors: int = 10, random_tie_break: bool = False) -> None:
         self.n_neighbors = n_neighbors
         self.random_tie_break = random_tie_break
 
     def score(self, estimator: Any, X_pool: Any, **context: Any) -> np.ndarray:
-        X_labeled = labeled_vectors(context, X_pool, self.name)
-        if X_labeled is None:
+        return self.scorer(estimator, **context)(X_pool)
+
+    def scorer(self, estimator: Any, **context: Any) -> Any:
+        """Index the labeled rows and predict on them once per query, then score chunks."""
+        X_labeled = context.get("X_labeled")
+        if X_labeled is None or n_rows(X_labeled) == 0:
             raise InvalidInputError(
                 f"query strategy {self.name!r} compares each pool row with its nearest labeled "
                 "rows and needs X_labeled in the context (with at least one row); for a cold "
                 "start use query_strategy='random' or 'coreset'."
             )
-        if int(self.n_neighbors) < 1:
-            raise InvalidInputError(f"n_neighbors={self.n_neighbors!r} must be a positive integer.")
-        k = min(int(self.n_neighbors), X_labeled.shape[0])
-        neighbours = (
-            NearestNeighbors(n_neighbors=k).fit(X_labeled).kneighbors(X_pool, return_distance=False)
-        )
-        p_pool = predict_proba_checked(estimator, X_pool, self.name)
-        p_labeled = predict_proba_checked(estimator, X_labeled, self.name)
-        log_labeled = np.log(np.clip(p_labeled, _EPS, 1.0))
-        neg_entropy = (p_labeled * log_labeled).sum(axis=1)
-        # Averages over each row's neighbours as a sparse (n_pool x n_labeled) product: no
-        # (n_pool x k x n_classes) array.
-        n_pool = neighbours.shape[0]
-        weights = sp.csr_matrix(
-            (np.full(n_pool * k, 1.0 / k), neighbours.ravel(), np.arange(0, n_pool * k + 1, k)),
-            shape=(n_pool, X_labeled.shape[0]),
-        )
-        mean_p = weights @ p_labeled
-        # mean_j KL(p_j || p_i) = mean_j sum_c p_jc log p_jc - sum_c (mean_j p_jc) log p_ic
-        return weights @ neg_entropy - (mean_p * np.log(np.clip(p_pool, _EPS, 1.0))).sum(axis=1)
+        k = min(int(self.n_neighbors), n_rows(X_labeled))
+        index: NearestNeighbors | None = None
+        labeled: dict[str, np.ndarray] = {}
+
+        def score_chunk(X_chunk: Any) -> np.ndarray:
+            nonlocal index
+            X_lab = labeled_vectors(context, X_chunk, self.name)
+            if index is None:
+                index = NearestNeighbors(n_neighbors=k).fit(X_lab)
+                p_labeled = predict_proba_checked(estimator, X_lab, self.name)
+                labeled["p"] = p_labeled
+                labeled["neg_entropy"] = (p_labeled * np.log(np.clip(p_labeled, _EPS, 1.0))).sum(
+                    axis=1
+                )
+            neighbours = index.kneighbors(X_chunk, return_distance=False)
+            p_pool = predict_proba_checked(estimator, X_chunk, self.name)
+            # Averages over each row's neighbours as a sparse (n_rows x n_labeled) product: no
+            # (n_rows x k x n_classes) array.
+            n_rows = neighbours.shape[0]
+            weights = sp.csr_matrix(
+                (np.full(n_rows * k, 1.0 / k), neighbours.ravel(), np.arange(0, n_rows * k + 1, k)),
+                shape=(n_rows, X_lab.shape[0]),
+            )
+            mean_p = weights @ labeled["p"]
+            # mean_j KL(p_j || p_i) = mean_j sum_c p_jc log p_jc - sum_c (mean_j p_jc) log p_ic
+            return weights @ labeled["neg_entropy"] - (
+                mean_p * np.log(np.clip(p_pool, _EPS, 1.0))
+            ).sum(axis=1)
+
+        return score_chunk

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import check_random_state
 
+from skprepal._compat import HasMethods, Interval
 from skprepal.exceptions import InvalidInputError
 from skprepal.strategies._base import QueryStrategy, top_n
 from skprepal.strategies._diversity import labeled_vectors
@@ -72,6 +74,11 @@ class DiscriminativeAL(QueryStrategy):
     """
 
     needs_vectors = True
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "discriminator": [HasMethods(["fit"]), None],
+        "n_subqueries": [Interval(Integral, 1, None, closed="left")],
+        "max_unlabeled": [Interval(Integral, 1, None, closed="left"), None],
+    }
 
     def __init__(
         self,
@@ -85,10 +92,6 @@ class DiscriminativeAL(QueryStrategy):
         self.max_unlabeled = max_unlabeled
 
     def select(self, estimator: Any, X_pool: Any, n: int, **context: Any) -> np.ndarray:
-        if int(self.n_subqueries) < 1:
-            raise InvalidInputError(
-                f"n_subqueries={self.n_subqueries!r} must be a positive integer."
-            )
         rng = check_random_state(context.get("random_state"))
         X_labeled = labeled_vectors(context, X_pool, self.name)
         n_pool = X_pool.shape[0]

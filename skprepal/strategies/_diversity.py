@@ -9,7 +9,8 @@ chunks, and each pick only needs the distances from the new pick to the pool.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn import config_context
@@ -19,6 +20,7 @@ from sklearn.metrics import pairwise_distances_argmin_min
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import row_norms, safe_sparse_dot
 
+from skprepal._compat import Interval
 from skprepal.exceptions import InvalidInputError
 from skprepal.strategies._base import QueryStrategy, check_vectors
 from skprepal.strategies._registry import register_strategy
@@ -146,6 +148,11 @@ class KMeansSampling(QueryStrategy):
     """
 
     needs_vectors = True
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "minibatch_threshold": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(self, *, minibatch_threshold: int = 50_000, max_iter: int = 100) -> None:
         self.minibatch_threshold = minibatch_threshold

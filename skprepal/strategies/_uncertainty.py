@@ -1,4 +1,9 @@
-"""Uncertainty sampling: least confidence, margin (breaking ties) and entropy."""
+"""Uncertainty sampling: least confidence, margin (breaking ties) and entropy.
+
+:func:`uncertainty` is the one place where a row's uncertainty is computed from its class
+probabilities: the strategies here rank by it, and :class:`skprepal.stopping.UncertaintyThreshold`
+stops on it.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,65 @@ from typing import Any
 
 import numpy as np
 
+from skprepal._validation import check_option
+from skprepal.exceptions import InvalidInputError
 from skprepal.strategies._base import ScoreStrategy
 from skprepal.strategies._registry import register_strategy
 
-__all__ = ["LeastConfidence", "MarginSampling", "EntropySampling", "predict_proba_checked"]
+__all__ = [
+    "LeastConfidence",
+    "MarginSampling",
+    "EntropySampling",
+    "UNCERTAINTY_MEASURES",
+    "predict_proba_checked",
+    "uncertainty",
+]
+
+UNCERTAINTY_MEASURES = ("max_probability", "entropy", "margin")
+
+
+def uncertainty(proba: np.ndarray, measure: str = "max_probability") -> np.ndarray:
+    """Per-row uncertainty in [0, 1] from class probabilities; higher is less sure.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples, n_classes)
+        Class probabilities, rows summing to 1.
+    measure : {"max_probability", "entropy", "margin"}, default="max_probability"
+        ``1 - max p`` (least confidence, the variation ratio), entropy / log(n_classes), or
+        ``1 - (p_1 - p_2)`` for the two most likely classes (breaking ties).
+
+    Returns
+    -------
+    ndarray of float, shape (n_samples,)
+        0 for a certain prediction (always 0 with one class).
+
+    Examples
+    --------
+    >>> uncertainty(np.array([[0.5, 0.5], [1.0, 0.0]]), "entropy")
+    array([1., 0.])
+    >>> uncertainty(np.array([[0.6, 0.3, 0.1]]), "margin").round(2)
+    array([0.7])
+    """
+    check_option("measure", measure, UNCERTAINTY_MEASURES)
+    proba = np.asarray(proba, dtype=np.float64)
+    n_classes = proba.shape[1]
+    if n_classes < 2:
+        return np.zeros(proba.shape[0])
+    if measure == "max_probability":
+        return 1.0 - proba.max(axis=1)
+    if measure == "entropy":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.where(proba > 0, np.log(proba), 0.0)
+        # "+ 0.0" turns the -0.0 of certain rows into 0.0.
+        return np.clip(-(proba * logs).sum(axis=1) / np.log(n_classes), 0.0, 1.0) + 0.0
+    top2 = np.partition(proba, n_classes - 2, axis=1)[:, -2:]
+    return 1.0 - (top2[:, 1] - top2[:, 0])
 
 
 def predict_proba_checked(estimator: Any, X_pool: Any, strategy: str) -> np.ndarray:
     """``estimator.predict_proba(X_pool)`` as a float array, with a clear error if it is missing."""
     if not hasattr(estimator, "predict_proba"):
-        from skprepal.exceptions import InvalidInputError
-
         raise InvalidInputError(
             f"query strategy {strategy!r} needs class probabilities, but "
             f"{type(estimator).__name__} has no predict_proba; use a probabilistic classifier "
@@ -44,15 +97,14 @@ class LeastConfidence(ScoreStrategy):
     """
 
     def score(self, estimator: Any, X_pool: Any, **context: Any) -> np.ndarray:
-        proba = predict_proba_checked(estimator, X_pool, self.name)
-        return 1.0 - proba.max(axis=1)
+        return uncertainty(predict_proba_checked(estimator, X_pool, self.name), "max_probability")
 
 
 @register_strategy("margin", "breaking_ties", "smallest_margin")
 class MarginSampling(ScoreStrategy):
     """Pick the rows with the smallest gap between the two most likely classes.
 
-    The score is ``-(p_1 - p_2)``; for two classes it orders rows exactly as entropy does.
+    The score is ``1 - (p_1 - p_2)``; for two classes it orders rows exactly as entropy does.
 
     Parameters
     ----------
@@ -68,11 +120,7 @@ class MarginSampling(ScoreStrategy):
     """
 
     def score(self, estimator: Any, X_pool: Any, **context: Any) -> np.ndarray:
-        proba = predict_proba_checked(estimator, X_pool, self.name)
-        if proba.shape[1] < 2:
-            return np.zeros(proba.shape[0])
-        top2 = np.partition(proba, proba.shape[1] - 2, axis=1)[:, -2:]
-        return top2[:, 0] - top2[:, 1]
+        return uncertainty(predict_proba_checked(estimator, X_pool, self.name), "margin")
 
 
 @register_strategy("entropy", "max_entropy", "maxentropy")
@@ -91,7 +139,4 @@ class EntropySampling(ScoreStrategy):
     """
 
     def score(self, estimator: Any, X_pool: Any, **context: Any) -> np.ndarray:
-        proba = predict_proba_checked(estimator, X_pool, self.name)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logs = np.where(proba > 0, np.log(proba), 0.0)
-        return -(proba * logs).sum(axis=1)
+        return uncertainty(predict_proba_checked(estimator, X_pool, self.name), "entropy")

@@ -9,6 +9,7 @@ from sklearn.linear_model import LogisticRegression
 
 from skprepal.exceptions import InvalidInputError
 from skprepal.strategies import (
+    mutual_information,
     BADGE,
     BALD,
     ContrastiveAL,
@@ -151,14 +152,25 @@ def test_bald_bootstrap_aligns_missing_classes():
     y_labeled = np.r_[np.zeros(10), np.ones(10), [2]].astype(int).astype(str)
     clf = LogisticRegression().fit(X_labeled, y_labeled)
     X_pool = rng.normal(size=(7, 2)) * 3
-    samples = BALD(n_members=20)._committee_samples(
-        clf, X_pool, np.random.RandomState(0),
-        {"X_labeled": X_labeled, "y_labeled": y_labeled, "classes": clf.classes_},
+    # Some bootstrap members never see class "2" (a single labeled row); their columns must be
+    # aligned to the full class list, which the scores show against a hand-built committee.
+    context = {"X_labeled": X_labeled, "y_labeled": y_labeled, "classes": clf.classes_}
+    scores = BALD(n_members=20).scorer(clf, random_state=np.random.RandomState(0), **context)(
+        X_pool
     )
-    assert samples.shape == (20, 7, 3)
-    np.testing.assert_allclose(samples.sum(axis=2), 1.0)
-    missing = (samples[:, :, 2] == 0).all(axis=1)
-    assert missing.any() and not missing.all()
+    rng = np.random.RandomState(0)
+    samples = np.zeros((20, 7, 3))
+    seen_without_two = 0
+    for t in range(20):
+        rows = rng.randint(21, size=21)
+        while np.unique(y_labeled[rows]).size < 2:
+            rows = rng.randint(21, size=21)
+        member = LogisticRegression().fit(X_labeled[rows], y_labeled[rows])
+        columns = np.searchsorted(clf.classes_, member.classes_)
+        samples[t][:, columns] = member.predict_proba(X_pool)
+        seen_without_two += "2" not in member.classes_
+    assert 0 < seen_without_two < 20
+    np.testing.assert_allclose(scores, mutual_information(samples))
 
 
 def test_bald_bootstrap_falls_back_to_stratified_resampling():

@@ -1,0 +1,193 @@
+"""Checks of what a user hands the learner: the label vector, declared classes, rows and labels.
+
+Each check raises :class:`~skprepal.exceptions.InvalidInputError` naming what was wrong and what to
+do, and none changes anything, so a rejected call leaves the learner as it was.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import numpy as np
+from sklearn.utils import assert_all_finite, column_or_1d
+
+from skprepal.exceptions import InvalidInputError
+
+__all__ = [
+    "check_classes",
+    "check_label_vector",
+    "check_labels_for",
+    "check_rows",
+    "is_missing",
+    "label_storage",
+]
+
+
+def is_missing(value: Any, missing: Any) -> bool:
+    """Whether ``value`` is the ``missing`` marker (None and NaN compare as themselves)."""
+    if missing is None:
+        return value is None
+    if isinstance(missing, float) and np.isnan(missing):
+        return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
+    if isinstance(value, (str, bytes)) != isinstance(missing, (str, bytes)):
+        return False
+    return bool(value == missing)
+
+
+def check_label_vector(y: Any, n_samples: int, missing: Any) -> np.ndarray:
+    """``y`` as a 1-D array of ``n_samples`` labels (object dtype for strings).
+
+    Raises
+    ------
+    InvalidInputError
+        If ``y`` is None, not 1-D, of the wrong length or holds inf/NaN that is not ``missing``.
+    """
+    if y is None:
+        raise InvalidInputError(
+            "PRepALLearner requires y to be passed, but the target y is None: pass the "
+            "oracle's labels for a simulation, or labels with "
+            f"missing_label={missing!r} marking the pool for interactive labeling."
+        )
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    if y.ndim != 1:
+        raise InvalidInputError(f"y should be a 1d array, got shape {y.shape}.")
+    if y.dtype.kind in "fc":
+        nan_marks_missing = isinstance(missing, float) and np.isnan(missing)
+        assert_all_finite(y, allow_nan=nan_marks_missing, input_name="y")
+    if y.shape[0] != n_samples:
+        raise InvalidInputError(f"X has {n_samples} rows but y has {y.shape[0]} labels.")
+    # Fixed-width str arrays would silently truncate longer labels given later to teach.
+    return y.astype(object) if y.dtype.kind in "US" else y
+
+
+def check_classes(classes: Any, given: np.ndarray) -> np.ndarray:
+    """The declared label set as a sorted array, checked against the labels ``given`` in ``y``.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``classes`` is empty, repeats a label, cannot be sorted, or misses a label of ``y``.
+    """
+    declared = np.asarray(list(classes) if not isinstance(classes, np.ndarray) else classes)
+    if declared.ndim != 1 or declared.shape[0] == 0:
+        raise InvalidInputError(
+            f"classes={classes!r} must be a non-empty list of labels, e.g. classes=['neg', 'pos']."
+        )
+    if declared.dtype.kind in "US":
+        declared = declared.astype(object)
+    try:
+        unique = np.unique(declared)
+    except TypeError:
+        raise InvalidInputError(
+            f"classes={classes!r} mixes labels of different types; use labels of one type."
+        ) from None
+    if unique.shape[0] != declared.shape[0]:
+        raise InvalidInputError(f"classes={classes!r} repeats a label; list each class once.")
+    unknown = [v for v in _distinct(given) if not _member(v, unique)]
+    if unknown:
+        raise InvalidInputError(
+            f"y holds label {unknown[0]!r}, which is not among classes={unique.tolist()!r}; "
+            f"add it to classes or fix the label.{_did_you_mean(unknown[0], unique)}"
+        )
+    return unique
+
+
+def label_storage(y: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
+    """A copy of ``y`` in a dtype that can hold every declared class (object if needed)."""
+    if classes is None or y.dtype.kind == "O":
+        return y.copy()
+    try:
+        cast = np.asarray(classes.tolist(), dtype=y.dtype)
+        if all(a == b for a, b in zip(cast.tolist(), classes.tolist(), strict=True)):
+            return y.copy()
+    except (TypeError, ValueError):
+        pass
+    return y.astype(object)
+
+
+def check_rows(indices: Any, n_samples: int, *, what: str = "indices") -> np.ndarray:
+    """Distinct, in-range integer row numbers as a 1-D intp array (a scalar becomes one row)."""
+    rows = np.asarray(indices)
+    if rows.ndim == 0:
+        rows = rows.reshape(1)
+    if rows.ndim != 1 or (rows.size and rows.dtype.kind not in "iu"):
+        raise InvalidInputError(
+            f"{what} must be a 1-D array of integer row numbers, got {rows.dtype} of shape "
+            f"{rows.shape}."
+        )
+    if rows.size and (rows.min() < 0 or rows.max() >= n_samples):
+        bad = rows[(rows < 0) | (rows >= n_samples)][0]
+        raise InvalidInputError(
+            f"index {bad} is out of range: X given to fit has {n_samples} rows "
+            f"(0..{n_samples - 1})."
+        )
+    if np.unique(rows).size != rows.size:
+        raise InvalidInputError(f"{what} repeat a row; give each row once per call.")
+    return rows.astype(np.intp)
+
+
+def check_labels_for(
+    rows: np.ndarray,
+    labels: Any,
+    *,
+    storage: np.ndarray,
+    missing: Any,
+    classes: np.ndarray | None,
+) -> np.ndarray:
+    """One real label per row, in the dtype of ``storage`` and, if declared, among ``classes``."""
+    values = np.asarray(labels, dtype=object)
+    if values.ndim == 0:
+        values = values.reshape(1)
+    if values.ndim != 1 or values.shape[0] != rows.shape[0]:
+        raise InvalidInputError(
+            f"got {rows.shape[0]} indices but {values.shape[0] if values.ndim else 1} labels."
+        )
+    missing_rows = [i for i, v in zip(rows, values, strict=True) if is_missing(v, missing)]
+    if missing_rows:
+        raise InvalidInputError(
+            f"the label of row {missing_rows[0]} is missing_label={missing!r}; teach only real "
+            "labels (skip() a row that should get none)."
+        )
+    if classes is not None:
+        unknown = [v for v in values if not _member(v, classes)]
+        if unknown:
+            raise InvalidInputError(
+                f"label {unknown[0]!r} is not among the declared classes {classes.tolist()!r}."
+                f"{_did_you_mean(unknown[0], classes)}"
+            )
+    dtype = storage.dtype
+    if dtype.kind == "O":
+        return values
+    try:
+        cast = np.asarray(list(values), dtype=dtype)
+        # A label that changes when stored (1.5 into integer labels) is refused, not rounded.
+        if not all(a == b for a, b in zip(cast.tolist(), values, strict=True)):
+            raise ValueError("lossy cast")
+    except (ValueError, TypeError):
+        raise InvalidInputError(
+            f"labels {list(values[:3])!r}... do not fit the labels given to fit (dtype "
+            f"{dtype}); use labels of the same type."
+        ) from None
+    return cast
+
+
+def _distinct(values: np.ndarray) -> list[Any]:
+    try:
+        return np.unique(values).tolist()
+    except TypeError:
+        return list(dict.fromkeys(values.tolist()))
+
+
+def _member(value: Any, classes: np.ndarray) -> bool:
+    return value in classes.tolist()
+
+
+def _did_you_mean(value: Any, classes: np.ndarray) -> str:
+    if not isinstance(value, str):
+        return ""
+    names = [c for c in classes.tolist() if isinstance(c, str)]
+    close = difflib.get_close_matches(value, names, n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
