@@ -24,20 +24,21 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils.class_weight import compute_class_weight
 
-from skprepal._batching import length_sorted_batches, tokenize
 from skprepal._compat import Interval, StrOptions, fit_context
-from skprepal._validation import check_fitted, validate_texts
-from skprepal.embedding._device import resolve_device
-from skprepal.embedding._loading import (
+from skprepal._hf import (
     DEFAULT_MODEL,
     effective_max_length,
+    length_sorted_batches,
+    load_tokenizer,
     read_encoder_spec,
+    resolve_device,
     resolve_model_folder,
+    tokenize,
 )
+from skprepal._training import class_weights, stratified_split
+from skprepal._validation import check_fitted, validate_texts
 from skprepal.exceptions import InvalidInputError, ModelNotFoundError
 
 __all__ = ["TransferFineTuner"]
@@ -98,6 +99,48 @@ def _classes_from_json(data: dict[str, Any]) -> np.ndarray:
         out[:] = data["values"]
         return out
     return np.asarray(data["values"], dtype=np.dtype(data["dtype"]))
+
+
+def _missing_labels(y: np.ndarray) -> np.ndarray:
+    """Rows of ``y`` whose label is None or NaN."""
+    if y.dtype.kind == "f":
+        return np.flatnonzero(np.isnan(y))
+    if y.dtype.kind != "O":
+        return np.empty(0, dtype=np.intp)
+    return np.array(
+        [
+            i
+            for i, value in enumerate(y)
+            if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value))
+        ],
+        dtype=np.intp,
+    )
+
+
+def _encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(y, return_inverse=True)``, with clear errors for labels it cannot sort.
+
+    A missing label would otherwise end in numpy's "'<' not supported" TypeError (None among
+    strings) or silently become a class of its own (NaN among numbers).
+    """
+    missing = _missing_labels(y)
+    if missing.size:
+        first = int(missing[0])
+        shown = ", ".join(map(str, missing[:5].tolist())) + (", ..." if missing.size > 5 else "")
+        raise InvalidInputError(
+            f"y[{first}] is {'None' if y[first] is None else 'NaN'}, but every text given to fit "
+            f"needs a label ({missing.size} missing in all, at rows {shown}). Drop the unlabeled "
+            "rows before fit, or label them; PRepALLearner is the estimator that takes unlabeled "
+            "rows (marked with its missing_label)."
+        )
+    try:
+        return np.unique(y, return_inverse=True)
+    except TypeError as exc:
+        kinds = sorted({type(value).__name__ for value in y})
+        raise InvalidInputError(
+            f"y mixes labels of types {kinds} that cannot be sorted against each other ({exc}); "
+            "give every label the same type, for example all str."
+        ) from exc
 
 
 class TransferFineTuner(ClassifierMixin, BaseEstimator):
@@ -264,7 +307,7 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         y = column_or_1d(np.asarray(y, dtype=object if np.asarray(y).dtype.kind in "US" else None))
         if y.shape[0] != texts.shape[0]:
             raise InvalidInputError(f"X has {texts.shape[0]} texts but y has {y.shape[0]} labels.")
-        classes, y_index = np.unique(y, return_inverse=True)
+        classes, y_index = _encode_labels(y)
         if classes.size < 2:
             raise InvalidInputError(
                 f"y holds a single class ({classes[0]!r}); fine-tuning a classifier needs at "
@@ -277,9 +320,7 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         device = resolve_device(self.device)
         folder = resolve_model_folder(self.model)
         spec = read_encoder_spec(folder)
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(spec.transformer_folder)
+        tokenizer = load_tokenizer(spec.transformer_folder)
         self.classes_ = classes
         self.model_path_ = str(folder)
         self.device_ = device
@@ -310,23 +351,9 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         return self
 
     def _split(self, y_index: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
-        rows = np.arange(len(y_index))
         if self.validation_fraction is None:
-            return rows, None
-        try:
-            train, held = train_test_split(
-                rows, test_size=self.validation_fraction, random_state=seed, stratify=y_index
-            )
-        except ValueError:  # a class too small to stratify
-            train, held = train_test_split(
-                rows, test_size=self.validation_fraction, random_state=seed
-            )
-        if len(held) == 0 or len(train) == 0:
-            raise InvalidInputError(
-                f"validation_fraction={self.validation_fraction} leaves no rows to train or to "
-                f"validate on with {len(rows)} samples."
-            )
-        return train, held
+            return np.arange(len(y_index)), None
+        return stratified_split(y_index, self.validation_fraction, seed)
 
     @contextlib.contextmanager
     def _output_dir(self) -> Iterator[str]:
@@ -365,7 +392,11 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
             hf_logging.set_verbosity_error()
             try:
                 return AutoModelForSequenceClassification.from_pretrained(
-                    folder, num_labels=len(self.classes_), id2label=id2label, label2id=label2id
+                    folder,
+                    num_labels=len(self.classes_),
+                    id2label=id2label,
+                    label2id=label2id,
+                    trust_remote_code=False,
                 )
             except (OSError, ValueError) as exc:
                 raise ModelNotFoundError(
@@ -419,18 +450,7 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
     def _weighted_loss(self, y_index: np.ndarray, device: str) -> Any:
         import torch
 
-        if isinstance(self.class_weight, dict):
-            unknown = set(self.class_weight) - set(self.classes_.tolist())
-            if unknown:
-                raise InvalidInputError(
-                    f"class_weight names classes not in y: {sorted(map(str, unknown))}; y has "
-                    f"{list(self.classes_)}."
-                )
-            weights = np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
-        else:
-            weights = compute_class_weight(
-                "balanced", classes=np.arange(len(self.classes_)), y=y_index
-            )
+        weights = class_weights(self.class_weight, self.classes_, y_index)
         self.class_weight_ = weights
         weight = torch.tensor(weights, dtype=torch.float32)
 
@@ -548,16 +568,20 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
                 f"{str(folder)!r} holds no saved TransferFineTuner ({_META_FILE} is missing); "
                 "write one with TransferFineTuner.save(path)."
             )
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
         meta = json.loads(meta_file.read_text())
         params = {k: v for k, v in meta["params"].items() if k != "device"}
         estimator = cls(model=meta["model"], device=device, **params)
         estimator.device_ = resolve_device(device)
+        # The tokenizer first: loading it refuses a folder that asks for remote code before
+        # transformers reads the model's config.
+        estimator.tokenizer_ = load_tokenizer(folder)
+        from transformers import AutoModelForSequenceClassification
+
         estimator.model_ = (
-            AutoModelForSequenceClassification.from_pretrained(folder).to(estimator.device_).eval()
+            AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=False)
+            .to(estimator.device_)
+            .eval()
         )
-        estimator.tokenizer_ = AutoTokenizer.from_pretrained(folder)
         estimator.classes_ = _classes_from_json(meta["classes"])
         estimator.max_length_ = meta["max_length"]
         estimator.epochs_ = meta.get("epochs", estimator.epochs)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import string
 from pathlib import Path
 
@@ -92,6 +94,37 @@ def tiny_st(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path) -> Path:
     folder = tmp_path_factory.mktemp("models") / "tiny-st"
     model.save(str(folder))
     return folder
+
+
+def add_remote_code(folder: Path, *, file: str = "config.json") -> Path:
+    """Make ``folder`` a model that asks for its own code, as custom hub architectures do.
+
+    ``file`` gets an ``auto_map`` naming a class in ``modeling_custom.py``; importing that module
+    creates ``custom-code-ran`` beside the folder, so a test can tell whether it was run.
+    """
+    marker = folder.parent / "custom-code-ran"
+    (folder / "modeling_custom.py").write_text(
+        f"import pathlib\npathlib.Path({str(marker)!r}).touch()\n"
+        "from transformers import BertModel, PreTrainedTokenizerFast\n\n\n"
+        "class CustomModel(BertModel):\n    pass\n\n\n"
+        "class CustomTokenizer(PreTrainedTokenizerFast):\n    pass\n"
+    )
+    config = json.loads((folder / file).read_text())
+    if file == "tokenizer_config.json":
+        config["auto_map"] = {"AutoTokenizer": [None, "modeling_custom.CustomTokenizer"]}
+    else:
+        config["auto_map"] = {
+            "AutoModel": "modeling_custom.CustomModel",
+            "AutoModelForSequenceClassification": "modeling_custom.CustomModel",
+        }
+    (folder / file).write_text(json.dumps(config, indent=2))
+    return folder
+
+
+@pytest.fixture
+def remote_code_model(tmp_path: Path, tiny_bert: Path) -> Path:
+    """A copy of the tiny BERT whose config.json has an ``auto_map`` (needs remote code)."""
+    return add_remote_code(Path(shutil.copytree(tiny_bert, tmp_path / "custom-code-model")))
 
 
 @pytest.fixture(scope="session")

@@ -120,6 +120,12 @@ def test_save_load_and_plain_transformers(tiny_bert, tmp_path):
     assert restored.get_params()["epochs"] == 2
     with pytest.raises(ModelNotFoundError, match="no saved TransferFineTuner"):
         TransferFineTuner.load(tmp_path)
+    from tests.conftest import add_remote_code
+
+    add_remote_code(folder)  # a saved folder edited to ask for custom code is refused too
+    with pytest.raises(InvalidInputError, match="needs its own Python code"):
+        TransferFineTuner.load(folder, device="cpu")
+    assert not (folder.parent / "custom-code-ran").exists()
 
 
 def test_no_stray_checkpoints(tiny_bert, tmp_path, monkeypatch):
@@ -153,6 +159,34 @@ def test_clear_errors(tiny_bert, tmp_path):
         _tuner(tiny_bert).fit(["a", "b", None], [0, 1, 0])
     fresh = clone(_tuner(tiny_bert))
     assert fresh.get_params()["model"] == tiny_bert and not hasattr(fresh, "model_")
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (["billing", "access", None, "access"], r"y\[2\] is None"),
+        ([0, 1, 1, None], r"y\[3\] is None"),
+        ([0.0, float("nan"), 1.0, 0.0], r"y\[1\] is NaN"),
+        (["billing", float("nan"), "access", "access"], r"y\[1\] is NaN"),  # as read_csv gives
+        (np.array([1.0, 0.0, np.nan, np.nan]), r"y\[2\] is NaN.*2 missing in all, at rows 2, 3\)"),
+    ],
+)
+def test_a_missing_label_names_its_row(tiny_bert, labels, message):
+    X = ["refund", "login", "charge", "password"]
+    with pytest.raises(InvalidInputError, match=message + r".*Drop the unlabeled rows"):
+        _tuner(tiny_bert).fit(X, labels)
+
+
+def test_labels_of_unsortable_mixed_types_are_a_clear_error(tiny_bert):
+    with pytest.raises(InvalidInputError, match=r"mixes labels of types \['int', 'str'\]"):
+        _tuner(tiny_bert).fit(["refund", "login", "charge"], ["billing", 1, "access"])
+
+
+def test_a_model_that_needs_its_own_code_is_refused(remote_code_model):
+    X, y = _toy()
+    with pytest.raises(InvalidInputError, match="needs its own Python code.*never runs code"):
+        _tuner(remote_code_model).fit(X, y)
+    assert not (remote_code_model.parent / "custom-code-ran").exists()
 
 
 def test_al_plus_ft_baseline_needs_no_special_path(tiny_bert):

@@ -4,6 +4,10 @@ SQLite gives what a cache shared by processes needs without a home-made file for
 is a transaction (a process killed mid-write leaves the previous state, never a torn row), several
 processes may read and write one file (write-ahead log plus a busy timeout), and vectors are stored
 as raw little-endian float32 bytes, so nothing is ever unpickled on the way back.
+
+A cache is never worth stopping the work for: a file SQLite reports as damaged (not a database,
+malformed, truncated) is moved aside with a warning and an empty cache takes its place, so the
+embeddings are recomputed instead.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,13 @@ CACHE_FORMAT = 1
 # SQLite limits the number of bound parameters of one statement (999 in older builds).
 _LOOKUP_CHUNK = 900
 _DTYPE = np.dtype("<f4")
+# SQLite's primary result codes for a damaged file: SQLITE_CORRUPT and SQLITE_NOTADB.
+_CORRUPT_CODES = {11, 26}
+# Their messages, for Python < 3.11, whose exceptions carry no result code.
+_CORRUPT_MESSAGES = ("malformed", "not a database", "corrupt")
+# The write-ahead log and its index belong to the main file and move aside with it: a stale log
+# next to a new file would be replayed into it.
+_SIDECARS = ("-wal", "-shm")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS embeddings (key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID;
@@ -37,6 +49,16 @@ CREATE TABLE IF NOT EXISTS file_digests (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, digest TEXT NOT NULL
 );
 """
+
+
+def _is_corruption(exc: BaseException) -> bool:
+    """Whether ``exc`` says the file is damaged (as opposed to busy, locked or unwritable)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _CORRUPT_CODES  # extended codes keep the primary in the low byte
+    return any(message in str(exc).lower() for message in _CORRUPT_MESSAGES)
 
 
 def cache_namespace(**settings: Any) -> bytes:
@@ -77,20 +99,39 @@ def text_keys(namespace: bytes, texts: np.ndarray) -> list[bytes]:
 class EmbeddingCache:
     """A folder holding one SQLite file of embeddings, shareable between processes.
 
+    A damaged file (one SQLite reports as not a database, malformed or truncated), found when the
+    cache is opened or read, is renamed to ``embeddings.sqlite3.corrupt-<timestamp>`` with a
+    :class:`RuntimeWarning`, and an empty cache replaces it: the work goes on, with the
+    embeddings computed again.
+
     Parameters
     ----------
     directory : str or path-like
         The cache folder; created when missing.
     timeout : float, default=120
         Seconds to wait for another process's write to finish before failing.
+
+    Attributes
+    ----------
+    directory : Path
+        The cache folder.
+    path : Path
+        The SQLite file in it.
     """
 
     def __init__(self, directory: str | os.PathLike, *, timeout: float = 120.0) -> None:
         self.directory = Path(directory).expanduser()
         self.path = self.directory / CACHE_FILE
+        self._timeout = timeout
+        self._db: sqlite3.Connection | None = None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._db = self._open(timeout)
+            try:
+                self._db = self._open(timeout)
+            except sqlite3.DatabaseError as exc:
+                if not _is_corruption(exc):
+                    raise
+                self._replace_damaged(exc)
         except (OSError, sqlite3.Error) as exc:
             raise CacheError(
                 f"cannot open the embedding cache at {str(self.path)!r}: {exc}. Check that "
@@ -101,6 +142,10 @@ class EmbeddingCache:
         deadline = time.monotonic() + timeout
         while True:
             db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            # The identity of the file opened (connect creates a missing one): whether the file
+            # at ``path`` is still this one tells our damaged file from the fresh one another
+            # process may already have put in its place.
+            self._opened_id = self._file_id()
             try:
                 # Switching a new file to WAL needs an exclusive lock, and SQLite answers
                 # "database is locked" at once, without its busy timeout, while another process
@@ -118,10 +163,80 @@ class EmbeddingCache:
                 if not busy or time.monotonic() > deadline:
                     raise
                 time.sleep(random.uniform(0.01, 0.1))
+            except sqlite3.DatabaseError:
+                db.close()
+                raise
+
+    def _file_id(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return stat.st_dev, stat.st_ino
+
+    def _replace_damaged(self, exc: sqlite3.DatabaseError) -> None:
+        """Move the damaged file aside, warn, and open an empty cache in its place."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        current = self._file_id()
+        # Another process may have moved the damaged file aside already, and put a new one at
+        # ``path``: that one is not ours to move.
+        if current is not None and current == self._opened_id:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+            n = 1
+            while aside.exists():
+                n += 1
+                aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+            try:
+                os.replace(self.path, aside)
+                for suffix in _SIDECARS:
+                    sidecar = self.path.with_name(self.path.name + suffix)
+                    if sidecar.exists():
+                        os.replace(sidecar, aside.with_name(aside.name + suffix))
+            except OSError as move_exc:
+                raise CacheError(
+                    f"the embedding cache {str(self.path)!r} is damaged ({exc}) and cannot be "
+                    f"moved aside ({move_exc}); delete it, or pass cache_dir=None."
+                ) from move_exc
+            warnings.warn(
+                f"the embedding cache {str(self.path)!r} was damaged ({exc}); it was moved to "
+                f"{str(aside)!r} and an empty cache replaces it, so embeddings are computed "
+                "again. Delete the moved file once you no longer need it.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        self._db = self._open(self._timeout)
+
+    def _guarded(self, operation: Callable[[], Any], on_damage: Callable[[], Any]) -> Any:
+        """Run ``operation``, or ``on_damage`` on a fresh file where the file proves damaged."""
+        try:
+            return operation()
+        except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                raise
+            self._rollback()
+            try:
+                self._replace_damaged(exc)
+                return on_damage()
+            except sqlite3.Error as again:
+                raise CacheError(
+                    f"the embedding cache at {str(self.path)!r} was damaged and its replacement "
+                    f"failed too: {again}. Check the folder, or pass cache_dir=None."
+                ) from again
+
+    def _rollback(self) -> None:
+        if self._db is not None and self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:  # a damaged file may refuse even this; it is replaced next
+                pass
 
     def close(self) -> None:
         """Close the database connection."""
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
 
     def __enter__(self) -> EmbeddingCache:
         return self
@@ -130,13 +245,19 @@ class EmbeddingCache:
         self.close()
 
     def __len__(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+        def count() -> int:
+            return self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+
+        return self._guarded(count, lambda: 0)
 
     def get_many(self, keys: Sequence[bytes], dim: int | None = None) -> dict[bytes, np.ndarray]:
         """Return the stored vectors of those ``keys`` that are in the cache.
 
         A stored value whose size does not fit ``dim`` is ignored (and so recomputed).
         """
+        return self._guarded(lambda: self._get_many(keys, dim), dict)
+
+    def _get_many(self, keys: Sequence[bytes], dim: int | None) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), _LOOKUP_CHUNK):
@@ -156,28 +277,41 @@ class EmbeddingCache:
         rows = [(key, np.ascontiguousarray(v, dtype=_DTYPE).tobytes()) for key, v in items]
         if not rows:
             return
+        # Written into the empty replacement when the file turns out damaged.
+        self._guarded(lambda: self._put_rows(rows), lambda: self._put_rows(rows))
+
+    def _put_rows(self, rows: list[tuple[bytes, bytes]]) -> None:
         try:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany("INSERT OR IGNORE INTO embeddings VALUES (?, ?)", rows)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._rollback()
+            if _is_corruption(exc):
+                raise
             raise CacheError(
                 f"cannot write to the embedding cache {str(self.path)!r}: {exc}"
             ) from exc
 
     def lookup_digest(self, path: str, size: int, mtime_ns: int) -> str | None:
         """Return a file digest memoised for this exact path, size and modification time."""
-        row = self._db.execute(
-            "SELECT digest FROM file_digests WHERE path = ? AND size = ? AND mtime_ns = ?",
-            (path, size, mtime_ns),
-        ).fetchone()
-        return row[0] if row else None
+
+        def lookup() -> str | None:
+            row = self._db.execute(
+                "SELECT digest FROM file_digests WHERE path = ? AND size = ? AND mtime_ns = ?",
+                (path, size, mtime_ns),
+            ).fetchone()
+            return row[0] if row else None
+
+        return self._guarded(lookup, lambda: None)
 
     def store_digest(self, path: str, size: int, mtime_ns: int, digest: str) -> None:
         """Memoise a file digest."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO file_digests VALUES (?, ?, ?, ?)",
-            (path, size, mtime_ns, digest),
-        )
+
+        def store() -> None:
+            self._db.execute(
+                "INSERT OR REPLACE INTO file_digests VALUES (?, ?, ?, ?)",
+                (path, size, mtime_ns, digest),
+            )
+
+        self._guarded(store, store)

@@ -1,4 +1,4 @@
-"""The frozen encoder's forward pass: batches from :mod:`skprepal._batching`, pooled."""
+"""The frozen encoder's forward pass: batches from :mod:`skprepal._hf`, pooled."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from skprepal._batching import CHUNK_SIZE, length_sorted_batches
+from skprepal._hf import CHUNK_SIZE, length_sorted_batches
 from skprepal.embedding._pooling import pool
 
 __all__ = ["Encoder"]

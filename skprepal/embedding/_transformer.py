@@ -13,18 +13,18 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from skprepal._compat import Interval, fit_context
-from skprepal._validation import check_fitted, check_option, validate_texts
-from skprepal.embedding._cache import EmbeddingCache, cache_namespace, text_keys
-from skprepal.embedding._device import resolve_device
-from skprepal.embedding._encode import Encoder
-from skprepal.embedding._identity import folder_fingerprint
-from skprepal.embedding._loading import (
+from skprepal._hf import (
     DEFAULT_MODEL,
     effective_max_length,
     load_encoder,
     read_encoder_spec,
+    resolve_device,
     resolve_model_folder,
 )
+from skprepal._validation import check_fitted, check_option, validate_texts
+from skprepal.embedding._cache import EmbeddingCache, cache_namespace, text_keys
+from skprepal.embedding._encode import Encoder
+from skprepal.embedding._identity import folder_fingerprint
 from skprepal.exceptions import InvalidInputError, ModelNotFoundError
 
 __all__ = ["FrozenLLMTransformer"]

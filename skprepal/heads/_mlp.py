@@ -11,14 +11,13 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
 from skprepal._compat import Interval, StrOptions, fit_context, validate_data
+from skprepal._hf import resolve_device
+from skprepal._training import class_weights, stratified_split
 from skprepal._validation import check_fitted
-from skprepal.embedding._device import resolve_device
 from skprepal.exceptions import InvalidInputError
 from skprepal.heads._torch_module import (
     _adamw,
@@ -284,9 +283,7 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
             module.eval()
             return self
 
-        weights = None
-        if self.class_weight is not None:
-            weights = compute_class_weight(self.class_weight, classes=classes, y=y)
+        weights = class_weights(self.class_weight, classes, y_idx)
         sizes = (n_features, *hidden, len(classes))
         flops = 6 * min(self.batch_size, n_samples) * sum(
             a * b for a, b in zip(sizes, sizes[1:], strict=False)
@@ -484,12 +481,8 @@ class TorchMLPClassifier(ClassifierMixin, BaseEstimator):
             logger.info("early_stopping needs at least 2 rows; training on all %d.", X.shape[0])
             return X, y_idx, None, None
         seed = int(rng.randint(_SEED_HIGH))
-        args = {"test_size": self.validation_fraction, "random_state": seed}
-        try:
-            X_tr, X_va, y_tr, y_va = train_test_split(X, y_idx, stratify=y_idx, **args)
-        except ValueError:  # a class too small to be in both parts
-            X_tr, X_va, y_tr, y_va = train_test_split(X, y_idx, **args)
-        return X_tr, y_tr, X_va, y_va
+        train, held = stratified_split(y_idx, self.validation_fraction, seed)
+        return X[train], y_idx[train], X[held], y_idx[held]
 
     def _train(
         self,

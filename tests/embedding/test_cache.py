@@ -120,6 +120,56 @@ def test_a_damaged_entry_is_recomputed(tiny_bert, texts, tmp_path):
     np.testing.assert_allclose(embedder.transform(texts), expected, atol=1e-6)
 
 
+def _garbage(path):
+    path.write_bytes(b"this is not an SQLite file\n" * 200)
+
+
+def _truncated(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize("damage", [_garbage, _truncated], ids=["garbage", "truncated"])
+def test_a_damaged_cache_file_is_moved_aside_and_rebuilt(tiny_bert, texts, tmp_path, damage):
+    expected = FrozenLLMTransformer(tiny_bert, device="cpu").fit_transform(texts)
+    many = [f"text number {i} about a refund" for i in range(300)]  # a file of several pages
+    FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu").fit_transform(many)
+    damage(tmp_path / CACHE_FILE)
+    damaged_bytes = (tmp_path / CACHE_FILE).read_bytes()
+    embedder = FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu")
+    with pytest.warns(
+        RuntimeWarning, match=r"embedding cache .* was damaged .* moved to .*corrupt-"
+    ):
+        out = embedder.fit_transform(texts)
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    aside = sorted(tmp_path.glob(CACHE_FILE + ".corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == damaged_bytes
+    with EmbeddingCache(tmp_path) as cache:  # the rebuilt cache works, with no further warning
+        assert len(cache) == len(set(texts))
+    np.testing.assert_allclose(embedder.transform(texts), expected, atol=1e-6)
+
+
+def test_damage_found_on_a_read_replaces_the_file_too(tmp_path):
+    # Page 1 intact, the table's pages gone: opening works, the first read finds the damage.
+    with EmbeddingCache(tmp_path) as cache:
+        cache.put_many(
+            (bytes([i % 256, i // 256]), np.full(64, i, np.float32)) for i in range(2000)
+        )
+    with sqlite3.connect(tmp_path / CACHE_FILE) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    path = tmp_path / CACHE_FILE
+    kept = path.read_bytes()[: 3 * page_size]
+    path.write_bytes(kept + bytes(path.stat().st_size - len(kept)))
+    cache = EmbeddingCache(tmp_path)
+    try:
+        with pytest.warns(RuntimeWarning, match="was damaged"):
+            assert cache.get_many([bytes([5, 0])], 64) == {}
+        cache.put_many([(b"new", np.ones(64, np.float32))])
+        assert len(cache) == 1
+    finally:
+        cache.close()
+    assert len(list(tmp_path.glob(CACHE_FILE + ".corrupt-*"))) == 1
+
+
 def test_unwritable_cache_dir_is_a_clear_error(tmp_path, tiny_bert, texts):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

@@ -177,6 +177,22 @@ def test_model_pooling_on_a_plain_folder_is_a_clear_error(tiny_bert, texts):
         FrozenLLMTransformer(tiny_bert, pooling="model", device="cpu").fit(texts)
 
 
+@pytest.mark.parametrize("file", ["config.json", "tokenizer_config.json"])
+def test_a_model_that_needs_its_own_code_is_refused(tmp_path, tiny_bert, texts, file):
+    import shutil
+
+    from tests.conftest import add_remote_code
+
+    folder = add_remote_code(shutil.copytree(tiny_bert, tmp_path / "custom"), file=file)
+    embedder = FrozenLLMTransformer(folder, device="cpu")
+    with pytest.raises(
+        InvalidInputError,
+        match=rf"needs its own Python code: {file} has an auto_map.*never runs code shipped",
+    ):
+        embedder.fit(texts)
+    assert not (tmp_path / "custom-code-ran").exists()
+
+
 def test_hub_id_loads_from_the_local_hugging_face_cache(tmp_path, tiny_bert, monkeypatch, texts):
     """The hub code path, offline: a snapshot laid out as huggingface_hub caches it."""
     import shutil
@@ -199,7 +215,7 @@ def test_hub_id_loads_from_the_local_hugging_face_cache(tmp_path, tiny_bert, mon
 
 
 def test_default_model_resolves_to_the_packaged_copy(packaged_minilm):
-    from skprepal.embedding._loading import DEFAULT_MODEL, resolve_model_folder
+    from skprepal._hf import DEFAULT_MODEL, resolve_model_folder
 
     assert resolve_model_folder(DEFAULT_MODEL) == packaged_minilm
     assert resolve_model_folder("all-MiniLM-L6-v2") == packaged_minilm

