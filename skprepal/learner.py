@@ -283,7 +283,11 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         self._stopping_rng = np.random.RandomState([self._seed, 1])
         self._X = rows
         self._pool_reference = memmap_reference(rows)
-        self._state = LabelState(label_storage(y, declared), labeled & (not simulation))
+        storage = label_storage(y, declared)
+        if declared is None and not labeled.any():
+            # Nothing says what the labels will be: hold any type teach() brings.
+            storage = storage.astype(object)
+        self._state = LabelState(storage, labeled & (not simulation))
         self._eval_set = eval_set
         self._since_refit: dict[str, list[np.ndarray]] = {"forgotten": [], "skipped": []}
         self._pending_query: tuple[float, str] | None = None
@@ -388,6 +392,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
             not match the indices or the declared classes. Nothing is changed then.
         """
         self._check_session()
+        _check_flag("refit", refit)
         rows = check_rows(indices, self._state.n_samples)
         values = check_labels_for(
             rows,
@@ -455,6 +460,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
             then.
         """
         self._check_session()
+        _check_flag("refit", refit)
         rows = check_rows(indices, self._state.n_samples)
         unknown = rows[~(self._state.labeled[rows] | self._state.skipped[rows])]
         if unknown.size:
@@ -750,6 +756,11 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
                 "PRepALLearner has no labels yet, so no head to predict with; teach() some first."
             )
         return self.estimator_
+
+
+def _check_flag(name: str, value: Any) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidInputError(f"{name} must be True or False, got {value!r}.")
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:

@@ -6,6 +6,7 @@ Every strategy is a callable ``f(estimator, X_pool, n, **context) -> indices``. 
 
 from skprepal.strategies._base import QueryStrategy, RunningTopN, ScoreStrategy, top_n
 from skprepal.strategies._bayesian import BALD, mutual_information
+from skprepal.strategies._checks import check_strategy, strategy_checks
 from skprepal.strategies._callable import FunctionStrategy, ModALStrategy
 from skprepal.strategies._contrastive import ContrastiveAL
 from skprepal.strategies._discriminative import DiscriminativeAL
@@ -36,9 +37,11 @@ __all__ = [
     "ScoreStrategy",
     "RunningTopN",
     "available_strategies",
+    "check_strategy",
     "mutual_information",
     "register_strategy",
     "resolve_strategy",
+    "strategy_checks",
     "top_n",
     "uncertainty",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_random_state
 
-from skprepal.strategies._base import QueryStrategy
+from skprepal.strategies._base import QueryStrategy, n_rows
 from skprepal.strategies._registry import register_strategy
 
 __all__ = ["RandomSampling"]
@@ -28,5 +28,14 @@ class RandomSampling(QueryStrategy):
 
     def select(self, estimator: Any, X_pool: Any, n: int, **context: Any) -> np.ndarray:
         rng = check_random_state(context.get("random_state"))
-        n_pool = X_pool.shape[0] if hasattr(X_pool, "shape") else len(X_pool)
-        return rng.choice(n_pool, size=n, replace=False)
+        return rng.choice(n_rows(X_pool), size=n, replace=False)
+
+    def select_rows(
+        self, estimator: Any, X: Any, pool_mask: np.ndarray, n: int, **context: Any
+    ) -> np.ndarray:
+        """Draw from the pool's row numbers: the rows themselves are never read."""
+        rows = np.flatnonzero(pool_mask).astype(np.intp)
+        n = min(int(n), rows.shape[0])
+        if n <= 0:
+            return np.empty(0, dtype=np.intp)
+        return rows[self.select(estimator, rows, n, **context)]

@@ -1,58 +1,87 @@
-"""The contract every strategy keeps: registered ones (found automatically) and modAL functions."""
+"""The published contract check, run over every registered strategy and modAL's functions."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from modAL.uncertainty import entropy_sampling, margin_sampling, uncertainty_sampling
-from sklearn.linear_model import LogisticRegression
 
-from skprepal.strategies import available_strategies, resolve_strategy
-
-N_POOL = 40
-
-
-@pytest.fixture(scope="module")
-def problem():
-    rng = np.random.RandomState(0)
-    centres = rng.normal(size=(3, 64)) * 1.5
-    y = rng.randint(3, size=60 + N_POOL)
-    X = centres[y] + rng.normal(size=(y.shape[0], 64))
-    clf = LogisticRegression().fit(X[:60], y[:60])
-    return clf, X[60:], X[:60], y[:60]
-
+from skprepal import PRepALLearner
+from skprepal.exceptions import InvalidInputError
+from skprepal.strategies import (
+    BALD,
+    QueryStrategy,
+    ScoreStrategy,
+    available_strategies,
+    check_strategy,
+    strategy_checks,
+)
 
 SPECS = [*available_strategies(), entropy_sampling, margin_sampling, uncertainty_sampling]
+CASES = [
+    (spec, name, check)
+    for spec in SPECS
+    for name, check in strategy_checks(spec)
+]
 
 
-def _id(spec):
-    return spec if isinstance(spec, str) else f"modAL.{spec.__name__}"
+def _id(case):
+    spec, name, _ = case
+    return f"{spec if isinstance(spec, str) else 'modAL.' + spec.__name__}-{name}"
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=_id)
-def test_strategy_contract(spec, problem):
-    clf, X_pool, X_labeled, y_labeled = problem
-    strategy = resolve_strategy(spec)
+@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+def test_every_strategy_keeps_the_contract(case):
+    _, _, check = case
+    check()
 
-    def query(n, seed=0):
-        return strategy(
-            clf, X_pool, n, X_labeled=X_labeled, y_labeled=y_labeled, classes=clf.classes_,
-            random_state=np.random.RandomState(seed), pool_indices=np.arange(100, 100 + N_POOL),
-        )
 
-    picks = query(7)
-    assert isinstance(picks, np.ndarray) and picks.dtype == np.intp and picks.ndim == 1
-    assert picks.shape == (7,) and np.unique(picks).size == 7
-    assert picks.min() >= 0 and picks.max() < N_POOL
-    np.testing.assert_array_equal(picks, query(7))  # same seed, same picks
+class WritesToItself(ScoreStrategy):
+    def score(self, estimator, X_pool, **context):
+        self.calls_ = getattr(self, "calls_", 0) + 1
+        return np.zeros(len(X_pool))
 
-    everything = query(N_POOL + 5)
-    assert isinstance(everything, np.ndarray) and everything.dtype == np.intp
-    np.testing.assert_array_equal(np.sort(everything), np.arange(N_POOL))
 
-    one = query(1)
-    assert isinstance(one, np.ndarray) and one.dtype == np.intp and one.shape == (1,)
-    assert 0 <= one[0] < N_POOL
+class RepeatsARow(QueryStrategy):
+    def select(self, estimator, X_pool, n, **context):
+        return np.zeros(n, dtype=np.intp)
 
-    none = query(0)
-    assert isinstance(none, np.ndarray) and none.dtype == np.intp and none.shape == (0,)
+
+class ChunkDependent(ScoreStrategy):
+    def score(self, estimator, X_pool, **context):
+        return -np.arange(len(X_pool), dtype=float)  # favours the first row of every chunk
+
+
+class Unconstrained(QueryStrategy):
+    def __init__(self, *, width=3):
+        self.width = width
+
+    def select(self, estimator, X_pool, n, **context):
+        return np.arange(n)
+
+
+@pytest.mark.parametrize(
+    "strategy, message",
+    [
+        (WritesToItself(), "check_stateless: WritesToItself changed its own attributes"),
+        (RepeatsARow(), "returned the same position twice"),
+        (ChunkDependent(), "check_chunking_does_not_change_picks"),
+        (Unconstrained(), "parameters without _parameter_constraints: \\['width'\\]"),
+    ],
+)
+def test_the_check_catches_broken_strategies(strategy, message):
+    with pytest.raises((AssertionError, InvalidInputError), match=message):
+        check_strategy(strategy)
+
+
+def test_the_learner_clones_and_validates_the_strategy_it_is_given():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 4))
+    y = (X[:, 0] > 0).astype(int)
+    strategy = BALD(n_members=3)
+    PRepALLearner(query_strategy=strategy, batch_size=10, initial_size=20, budget=40).fit(X, y)
+    assert vars(strategy) == {"n_samples": 10, "n_members": 3, "random_tie_break": False}
+    with pytest.raises(InvalidInputError, match="'n_members' parameter of BALD must be an int in"):
+        PRepALLearner(query_strategy=BALD(n_members=0)).fit(X, y)
+    with pytest.raises(InvalidInputError, match="n_members"):
+        BALD(n_members=0)(None, X, 3)  # on its own too, never "the first n rows"

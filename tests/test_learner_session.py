@@ -1,0 +1,276 @@
+"""PRepALLearner as a labeling session: memory-mapped pools, the label space, the interactive
+vocabulary (teach, skip, forget, refit) and queries that depend on the state only."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+
+from skprepal import PRepALLearner
+from skprepal.exceptions import InvalidInputError, NotFittedError
+from skprepal.stopping import MaxLabels
+
+
+@pytest.fixture
+def blobs():
+    X, y = make_blobs(n_samples=600, centers=4, n_features=8, cluster_std=3.0, random_state=0)
+    return X.astype(np.float32), y
+
+
+def _memmap(path, X):
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=X.dtype, shape=X.shape)
+    out[:] = X
+    out.flush()
+    del out
+    return np.load(path, mmap_mode="r")
+
+
+def _session(X, y, n_labeled=40, **params):
+    partial = np.where(np.arange(len(y)) < n_labeled, y, -1)
+    params = {"batch_size": 10, "random_state": 0, **params}
+    return PRepALLearner(**params).fit(X, partial)
+
+
+# -- rows without a copy ------------------------------------------------------------------------
+
+
+def test_a_read_only_memmap_pool_is_never_copied(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300_000, 64)).astype(np.float32)  # 77 MB
+    y = (X[:, 0] > 0).astype(int)
+    pool = _memmap(tmp_path / "pool.npy", X)
+    del X
+    tracemalloc.start()
+    learner = PRepALLearner(batch_size=50, initial_size=50, budget=250, random_state=0)
+    learner.fit(pool, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # A copy of the pool alone would be 1.0x; chunked scoring keeps one chunk of it at a time.
+    assert peak < 0.5 * pool.nbytes, f"peak {peak / pool.nbytes:.2f}x the pool"
+    assert learner.labeled_indices_.size == 250
+
+
+def test_a_pickle_holds_no_memmap_rows_and_maps_the_file_again(tmp_path):
+    X, y = make_blobs(n_samples=5000, centers=4, n_features=64, random_state=0)
+    X = X.astype(np.float32)
+    pool = _memmap(tmp_path / "pool.npy", X)
+    learner = _session(pool, y)
+    data = pickle.dumps(learner)
+    assert len(data) < X.nbytes / 10  # the labels and masks, not the 1.3 MB of rows
+    restored = pickle.loads(data)
+    np.testing.assert_array_equal(restored.query(), learner.query())
+    # Moved: the reference is gone stale, and attach_pool hands the rows over explicitly.
+    shutil.move(tmp_path / "pool.npy", tmp_path / "moved.npy")
+    stale = pickle.loads(data)
+    with pytest.raises(InvalidInputError, match="attach_pool"):
+        stale.query()
+    with pytest.raises(InvalidInputError, match="4999 rows but the learner was fit on 5000"):
+        stale.attach_pool(np.load(tmp_path / "moved.npy", mmap_mode="r")[:-1])
+    stale.attach_pool(np.load(tmp_path / "moved.npy", mmap_mode="r"))
+    np.testing.assert_array_equal(stale.query(), learner.query())
+
+
+def test_an_in_memory_pool_is_pickled_with_the_learner(blobs):
+    X, y = blobs
+    learner = _session(X, y)
+    restored = pickle.loads(pickle.dumps(learner))
+    np.testing.assert_array_equal(restored.query(), learner.query())
+
+
+def test_drop_pool_keeps_what_predict_needs(blobs):
+    X, y = blobs
+    learner = _session(X, y)
+    full = len(pickle.dumps(learner))
+    lean = pickle.loads(pickle.dumps(learner.drop_pool()))
+    assert len(pickle.dumps(lean)) < full - X.nbytes
+    np.testing.assert_array_equal(lean.predict(X), learner.predict(X))
+    for call in (lean.query, lambda: lean.teach([50], [0]), lambda: lean.attach_pool(X)):
+        with pytest.raises(NotFittedError, match="drop_pool"):
+            call()
+
+
+# -- a fixed label space ---------------------------------------------------------------------
+
+
+def test_a_simulation_knows_every_label_of_the_oracle(blobs):
+    X, y = blobs
+    names = np.array(["billing", "login", "refund", "shipping", "rare"], dtype=object)
+    labels = names[y]
+    labels[-1] = "rare"  # one row only: the budget will most likely never reach it
+    learner = PRepALLearner(initial_size=5, batch_size=5, budget=20, random_state=0)
+    learner.fit(X, labels)
+    assert learner.classes_.tolist() == sorted(names.tolist())
+    proba = learner.predict_proba(X)
+    assert proba.shape == (600, 5)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    unseen = ~np.isin(learner.classes_, learner.y_labeled_)
+    assert unseen.any() and (proba[:, unseen] == 0).all()
+    picked = learner.classes_[proba.argmax(axis=1)]
+    np.testing.assert_array_equal(picked, learner.predict(X))
+
+
+def test_declared_classes_fix_the_columns_from_the_first_label(blobs):
+    X, y = blobs
+    learner = PRepALLearner(classes=[3, 2, 1, 0], batch_size=4, random_state=0)
+    learner.fit(X, np.full(len(y), -1))
+    assert learner.classes_.tolist() == [0, 1, 2, 3]
+    rows = learner.query()
+    learner.teach(rows[:1], [2])  # one class: a constant head, still four columns
+    np.testing.assert_array_equal(learner.predict_proba(X[:2]), [[0, 0, 1, 0]] * 2)
+    assert learner.query().shape == (4,)  # one class labeled still queries
+    learner.teach(rows[1:2], [0])
+    proba = learner.predict_proba(X[:5])
+    assert proba.shape == (5, 4) and (proba[:, [1, 3]] == 0).all()
+
+
+def test_undeclared_classes_are_the_labels_seen_so_far(blobs):
+    X, y = blobs
+    learner = PRepALLearner(random_state=0).fit(X, np.full(len(y), -1))
+    assert learner.classes_.size == 0
+    learner.teach([0, 1], ["a", "b"]).teach([2], ["c"])
+    assert learner.classes_.tolist() == ["a", "b", "c"]
+    assert learner.predict_proba(X[:1]).shape == (1, 3)
+
+
+@pytest.mark.parametrize(
+    "classes, y_labels, message",
+    [
+        (["spam", "ham"], ["spam", "eggs"], "'eggs', which is not among classes"),
+        (["spam", "spam"], ["spam", "spam"], "repeats a label"),
+        ([], ["spam", "spam"], "non-empty list"),
+    ],
+)
+def test_bad_declared_classes_are_clear_errors(blobs, classes, y_labels, message):
+    X, _ = blobs
+    y = np.array([*y_labels, *[None] * (len(X) - 2)], dtype=object)
+    with pytest.raises(InvalidInputError, match=message):
+        PRepALLearner(classes=classes, missing_label=None).fit(X, y)
+
+
+def test_a_label_outside_the_declared_classes_is_refused(blobs):
+    X, _ = blobs
+    learner = PRepALLearner(classes=["billing", "login"], missing_label=None, random_state=0)
+    learner.fit(X, np.full(len(X), None, dtype=object))
+    with pytest.raises(InvalidInputError, match="'biling' is not among .* Did you mean 'billing'"):
+        learner.teach([0], ["biling"])
+    assert learner.labeled_indices_.size == 0
+
+
+# -- the interactive vocabulary ----------------------------------------------------------------
+
+
+def test_teach_without_refit_shares_one_refit(blobs):
+    X, y = blobs
+    learner = _session(X, y)
+    head, n_records = learner.estimator_, len(learner.history_)
+    rows = learner.query(30)
+    for part in np.split(rows, 3):
+        learner.teach(part, y[part], refit=False)
+    assert learner.estimator_ is head and len(learner.history_) == n_records
+    assert learner.labeled_indices_.size == 70
+    learner.refit()
+    assert len(learner.history_) == n_records + 1
+    record = learner.history_[-1]
+    np.testing.assert_array_equal(record["queried"], rows)
+    assert record["n_labeled"] == 70 and record["strategy"] == "margin"
+    reference = _session(X, np.where(np.isin(np.arange(len(y)), rows), y, np.where(
+        np.arange(len(y)) < 40, y, -1)), n_labeled=len(y))
+    np.testing.assert_allclose(learner.predict_proba(X), reference.predict_proba(X), atol=1e-6)
+
+
+def test_skipped_rows_are_never_asked_again_and_get_no_label(blobs):
+    X, y = blobs
+    learner = _session(X, y)
+    skipped = learner.query(5)
+    learner.skip(skipped)
+    np.testing.assert_array_equal(learner.skipped_indices_, np.sort(skipped))
+    everything = learner.query(len(y))
+    assert everything.size == len(y) - 40 - 5 and not np.isin(everything, skipped).any()
+    assert not np.isin(skipped, learner.labeled_indices_).any()
+    learner.refit()
+    np.testing.assert_array_equal(np.sort(learner.history_[-1]["skipped"]), np.sort(skipped))
+    with pytest.raises(InvalidInputError, match="row 0 holds a label and cannot be skipped"):
+        learner.skip([0])
+
+
+def test_forget_takes_a_label_or_a_skip_back(blobs):
+    X, y = blobs
+    learner = _session(X, y)
+    rows = learner.query(4)
+    learner.teach(rows[:2], y[rows[:2]]).skip(rows[2:])
+    learner.forget([rows[0], rows[2]])
+    assert rows[0] not in learner.labeled_indices_ and rows[1] in learner.labeled_indices_
+    assert learner.skipped_indices_.tolist() == [rows[3]]
+    record = learner.history_[-1]
+    assert sorted(record["forgotten"].tolist()) == sorted([rows[0], rows[2]])
+    assert record["n_labeled"] == 41
+    pool = learner.query(len(y))
+    assert rows[0] in pool and rows[2] in pool and rows[3] not in pool
+    with pytest.raises(InvalidInputError, match="neither a label nor a skip"):
+        learner.forget([rows[0]])
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda ln: ln.skip([600]), "out of range"),
+        (lambda ln: ln.skip([100, 100]), "repeat a row"),
+        (lambda ln: ln.skip([5, 100]), "row 5 holds a label"),
+        (lambda ln: ln.forget([100]), "neither a label nor a skip"),
+        (lambda ln: ln.forget([5, 100]), "neither a label nor a skip"),
+        (lambda ln: ln.teach([100, 101], [0, -1]), "missing_label"),
+        (lambda ln: ln.teach([100], ["x"]), "same type"),
+        (lambda ln: ln.teach([100], [0], refit="yes"), "refit must be True or False"),
+    ],
+)
+def test_a_rejected_call_changes_nothing(blobs, call, message):
+    X, y = blobs
+    learner = _session(X, y)
+
+    def state():
+        return pickle.dumps(
+            (learner.labeled_indices_, learner.y_labeled_, learner.skipped_indices_,
+             learner.history_, learner.query(7), learner.predict_proba(X[:5]))
+        )
+
+    before = state()
+    with pytest.raises(InvalidInputError, match=message):
+        call(learner)
+    assert state() == before
+
+
+def test_the_next_query_depends_on_the_state_not_on_past_queries(blobs):
+    X, y = blobs
+    for strategy in ("margin", "random", "kmeans", "bald"):
+        busy = _session(X, y, query_strategy=strategy)
+        for _ in range(3):
+            busy.query()  # asked, never answered
+        rows = busy.query()
+        busy.teach(rows, y[rows]).skip(busy.query(2))
+        # A session rebuilt from the same labels and skips (as a resumed one is) asks the same.
+        labeled = np.where(np.isin(np.arange(len(y)), busy.labeled_indices_), y, -1)
+        resumed = PRepALLearner(query_strategy=strategy, batch_size=10, random_state=0)
+        resumed.fit(X, labeled).skip(busy.skipped_indices_)
+        np.testing.assert_array_equal(resumed.query(), busy.query(), err_msg=strategy)
+
+
+def test_stopping_criteria_are_validated_before_any_work(blobs):
+    X, y = blobs
+    with pytest.raises(InvalidInputError, match="'max_labels' parameter of MaxLabels"):
+        PRepALLearner(stopping=MaxLabels(max_labels=0)).fit(X, y)
+
+
+def test_many_classes_with_few_labels_do_not_flood_the_output():
+    X, y = make_blobs(n_samples=1540, centers=77, n_features=16, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        learner = PRepALLearner(batch_size=50, initial_size=50, budget=150, random_state=0)
+        learner.fit(X, y)
+    assert not [w for w in caught if "unique classes" in str(w.message)]
+    assert learner.classes_.size == 77
