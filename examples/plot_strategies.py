@@ -37,6 +37,7 @@ from skprepal.evaluation import (
     acquisition_overlap,
     format_mean_std,
     plot_learning_curves,
+    simulation_curve,
     summarize_curves,
 )
 
@@ -63,13 +64,13 @@ for strategy in STRATEGIES:
         learner = PRepALLearner(
             query_strategy=strategy, initial_size=25, batch_size=25, budget=200, random_state=seed
         )
-        learner.fit(E_pool, y_pool, eval_set=(E_test, y_test))
-        scores.append([record["score"] for record in learner.history_])
-        orders[strategy, seed] = learner.labeled_indices_
+        curve = simulation_curve(learner, E_pool, y_pool, E_test, y_test)
+        scores.append(curve.scores)
+        orders[strategy, seed] = curve.labeled_indices
     curves[strategy] = np.array(scores)
-budgets = np.array([record["n_labeled"] for record in learner.history_])
+budgets = curve.n_labeled
 
-pd.DataFrame(learner.history_).drop(columns="queried").round(4)
+pd.DataFrame(curve.learner.history_).drop(columns=["queried", "forgotten", "skipped"]).round(4)
 
 # %%
 # The table above is the ``history_`` of the last run (BADGE, seed 2): labels after each round,
