@@ -16,6 +16,7 @@ __all__ = [
     "DataNotFoundError",
     "CacheError",
     "NotFittedError",
+    "SessionStorageError",
 ]
 
 
@@ -41,3 +42,7 @@ class CacheError(SkprepalError, RuntimeError):
 
 class NotFittedError(SkprepalError, _SklearnNotFittedError):
     """An estimator was used before ``fit``."""
+
+
+class SessionStorageError(SkprepalError, OSError):
+    """A labeling session's file cannot be written (read-only, disk full): nothing was saved."""
