@@ -10,7 +10,7 @@ import difflib
 from typing import Any
 
 import numpy as np
-from sklearn.utils import assert_all_finite, column_or_1d
+from sklearn.utils import column_or_1d
 
 from skprepal.exceptions import InvalidInputError
 
@@ -21,18 +21,91 @@ __all__ = [
     "check_rows",
     "is_missing",
     "label_storage",
+    "missing_mask",
 ]
 
 
+def _is_na(value: Any) -> bool:
+    """None, NaN, or pandas' NA / NaT: the ways a table says "no value"."""
+    if value is None:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
+def _marks_na(missing: Any) -> bool:
+    return _is_na(missing)
+
+
 def is_missing(value: Any, missing: Any) -> bool:
-    """Whether ``value`` is the ``missing`` marker (None and NaN compare as themselves)."""
-    if missing is None:
-        return value is None
-    if isinstance(missing, float) and np.isnan(missing):
-        return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
-    if isinstance(value, (str, bytes)) != isinstance(missing, (str, bytes)):
+    """Whether ``value`` is the ``missing`` marker, as the user means it.
+
+    None and NaN mean the same (pandas turns a None among strings into NaN, a float column's
+    None into NaN, and a string column's into NA). A number marker matches its text among
+    string labels (numpy stores the ``-1`` of ``["spam", -1]`` as ``"-1"``).
+
+    Examples
+    --------
+    >>> is_missing(float("nan"), None), is_missing("-1", -1), is_missing(-1.0, -1)
+    (True, True, True)
+    >>> is_missing(None, -1), is_missing("none", None)
+    (False, False)
+    """
+    if _marks_na(missing):
+        return _is_na(value)
+    if _is_na(value):
+        return False
+    value_is_text = isinstance(value, (str, bytes))
+    missing_is_text = isinstance(missing, (str, bytes))
+    if value_is_text and not missing_is_text:
+        return value == str(missing)
+    if value_is_text != missing_is_text:
         return False
     return bool(value == missing)
+
+
+def missing_mask(y: np.ndarray, missing: Any) -> np.ndarray:
+    """True where ``y`` holds the ``missing`` marker (vectorised for numeric labels).
+
+    Raises
+    ------
+    InvalidInputError
+        Where ``y`` says "no value" (None, NaN, NA) in a way the marker does not match, or holds
+        an infinite label: those rows would otherwise be silently taken as labeled.
+    """
+    if y.dtype.kind in "fc":
+        nan = np.isnan(y)
+        if np.isinf(y).any():
+            row = int(np.flatnonzero(np.isinf(y))[0])
+            raise InvalidInputError(f"y[{row}] is {_show(y[row])}; labels must be finite.")
+        if _marks_na(missing):
+            return nan
+        if nan.any():
+            _raise_unmatched(int(np.flatnonzero(nan)[0]), y, missing)
+        return y == missing if isinstance(missing, (int, float, np.number)) else np.zeros_like(nan)
+    if y.dtype.kind in "iub":
+        if isinstance(missing, (int, float, np.number)) and not isinstance(missing, bool):
+            return y == missing
+        return np.zeros(y.shape[0], dtype=bool)
+    mask = np.fromiter((is_missing(v, missing) for v in y), bool, y.shape[0])
+    if not _marks_na(missing):
+        unmatched = next((i for i, v in enumerate(y) if _is_na(v)), None)
+        if unmatched is not None:
+            _raise_unmatched(unmatched, y, missing)
+    return mask
+
+
+def _show(value: Any) -> str:
+    """A label as the user wrote it: ``nan``, not ``np.float64(nan)``."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _raise_unmatched(row: int, y: np.ndarray, missing: Any) -> None:
+    raise InvalidInputError(
+        f"y[{row}] is {_show(y[row])}, but missing_label={missing!r} marks the pool. Pass "
+        "missing_label=None to treat None/NaN as unlabeled rows, or give those rows a label."
+    )
 
 
 def check_label_vector(y: Any, n_samples: int, missing: Any) -> np.ndarray:
@@ -54,9 +127,6 @@ def check_label_vector(y: Any, n_samples: int, missing: Any) -> np.ndarray:
         y = column_or_1d(y, warn=True)
     if y.ndim != 1:
         raise InvalidInputError(f"y should be a 1d array, got shape {y.shape}.")
-    if y.dtype.kind in "fc":
-        nan_marks_missing = isinstance(missing, float) and np.isnan(missing)
-        assert_all_finite(y, allow_nan=nan_marks_missing, input_name="y")
     if y.shape[0] != n_samples:
         raise InvalidInputError(f"X has {n_samples} rows but y has {y.shape[0]} labels.")
     # Fixed-width str arrays would silently truncate longer labels given later to teach.

@@ -25,8 +25,8 @@ from skprepal._labels import (
     check_label_vector,
     check_labels_for,
     check_rows,
-    is_missing,
     label_storage,
+    missing_mask,
 )
 from skprepal._pool import LabelState, memmap_reference, open_memmap_reference
 from skprepal._validation import check_fitted, check_params, validate_texts
@@ -263,7 +263,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         """
         rows = self._check_X(X, reset=True)
         y = check_label_vector(y, rows.shape[0], self.missing_label)
-        labeled = np.fromiter((not is_missing(v, self.missing_label) for v in y), bool, len(y))
+        labeled = ~missing_mask(y, self.missing_label)
         if self.budget is not None and self.budget < self.initial_size:
             raise InvalidInputError(
                 f"budget={self.budget} is below initial_size={self.initial_size}; the budget "
@@ -302,6 +302,17 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         else:
             self.classes_ = self._distinct_labels(y if simulation else y[labeled])
         self._sync_attributes()
+        if simulation:
+            logger.info(
+                "fit: simulation, y is the oracle (no row holds missing_label=%r)",
+                self.missing_label,
+            )
+        else:
+            logger.info(
+                "fit: interactive session, %d labeled rows and %d in the pool "
+                "(missing_label=%r)", int(labeled.sum()), int((~labeled).sum()),
+                self.missing_label,
+            )
         try:
             if simulation:
                 self._simulate(y)

@@ -274,3 +274,56 @@ def test_many_classes_with_few_labels_do_not_flood_the_output():
         learner.fit(X, y)
     assert not [w for w in caught if "unique classes" in str(w.message)]
     assert learner.classes_.size == 77
+
+
+# -- labels the user can trust -----------------------------------------------------------------
+
+
+def _frame_column(values, dtype=None):
+    pd = pytest.importorskip("pandas")
+    return pd.Series(values, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    "make_y, missing",
+    [
+        (lambda: np.array(["spam", "ham", -1, -1], dtype=object), -1),
+        (lambda: np.array(["spam", "ham", "-1", "-1"]), -1),  # numpy already made -1 a string
+        (lambda: _frame_column(["spam", "ham", None, None]), None),
+        (lambda: _frame_column(["spam", "ham", None, None], dtype="string"), None),
+        (lambda: _frame_column([1.0, 2.0, None, None]), None),
+        (lambda: np.array([1.0, 2.0, np.nan, np.nan]), np.nan),
+        (lambda: np.array(["spam", "ham", None, None], dtype=object), np.nan),
+    ],
+)
+def test_missing_label_matches_what_the_user_means(make_y, missing, caplog):
+    X = np.random.RandomState(0).normal(size=(4, 3))
+    y = make_y()
+    with caplog.at_level("INFO", logger="skprepal.learner"):
+        learner = PRepALLearner(missing_label=missing, random_state=0).fit(X, y)
+    assert learner.labeled_indices_.tolist() == [0, 1]
+    assert sorted(learner.query(5).tolist()) == [2, 3]
+    assert "interactive session, 2 labeled rows and 2 in the pool" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "y, missing, message",
+    [
+        (np.array(["spam", "ham", None], dtype=object), -1, r"y\[2\] is None, but missing_label=-1"),
+        (np.array([1.0, np.nan, 2.0]), -1, r"y\[1\] is nan, but missing_label=-1 marks the pool"),
+        (np.array([1.0, np.inf, 2.0]), None, r"y\[1\] is inf; labels must be finite"),
+    ],
+)
+def test_a_marker_that_cannot_be_matched_is_a_clear_error(y, missing, message):
+    X = np.random.RandomState(0).normal(size=(3, 3))
+    with pytest.raises(InvalidInputError, match=message):
+        PRepALLearner(missing_label=missing).fit(X, y)
+
+
+def test_a_simulation_starts_only_when_no_row_holds_the_marker(caplog):
+    X = np.random.RandomState(0).normal(size=(60, 3))
+    y = np.array(["spam", "ham"] * 30)
+    with caplog.at_level("INFO", logger="skprepal.learner"):
+        learner = PRepALLearner(initial_size=10, batch_size=10, budget=20, random_state=0)
+        learner.fit(X, y)
+    assert learner.stop_reason_ is not None and "fit: simulation" in caplog.text
