@@ -757,6 +757,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
             y_labeled=self._state.labels[labeled],
             classes=None if head is None else np.asarray(head.classes_),
             random_state=self._query_rng(),
+            labeled_indices=labeled,
         )
         return np.asarray(rows, dtype=np.intp), time.perf_counter() - start
 

@@ -13,6 +13,8 @@ from skprepal.strategies._discriminative import DiscriminativeAL
 from skprepal.strategies._diversity import BADGE, CoreSet, KMeansSampling
 from skprepal.strategies._random import RandomSampling
 from skprepal.strategies._registry import available_strategies, register_strategy, resolve_strategy
+from skprepal.strategies._index import VectorIndex
+from skprepal.strategies._subpool import SEALS, AnchorAL
 from skprepal.strategies._uncertainty import (
     EntropySampling,
     LeastConfidence,
@@ -21,6 +23,7 @@ from skprepal.strategies._uncertainty import (
 )
 
 __all__ = [
+    "AnchorAL",
     "BADGE",
     "BALD",
     "ContrastiveAL",
@@ -35,7 +38,9 @@ __all__ = [
     "QueryStrategy",
     "RandomSampling",
     "ScoreStrategy",
+    "VectorIndex",
     "RunningTopN",
+    "SEALS",
     "available_strategies",
     "check_strategy",
     "mutual_information",

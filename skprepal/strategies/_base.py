@@ -13,6 +13,8 @@ use or ignore:
     A ``numpy.random.RandomState`` owned by the learner, for reproducible draws.
 ``pool_indices``
     Row numbers, in the learner's ``X``, of the rows of ``X_pool``.
+``labeled_indices``
+    Row numbers, in the learner's ``X``, of the labeled rows (those of ``X_labeled``).
 """
 
 from __future__ import annotations

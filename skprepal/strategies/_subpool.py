@@ -1,0 +1,204 @@
+"""Candidate restriction: run any strategy on a subpool found by nearest neighbours.
+
+On a pool of millions a full scoring pass every round costs more than it buys: the rows worth
+labeling lie near what is already labeled (SEALS) or near examples of each class (AnchorAL).
+Both wrap a base strategy and hand it a pool mask that holds only the subpool; the neighbours come
+from a :class:`~skprepal.strategies.VectorIndex` built once over the frozen vectors.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from numbers import Integral
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+
+from skprepal._compat import HasMethods, Interval
+from skprepal.strategies._base import QueryStrategy
+from skprepal.strategies._index import VectorIndex
+from skprepal.strategies._registry import register_strategy, resolve_strategy
+
+__all__ = ["SEALS", "AnchorAL"]
+
+# Indexes built for pools given without one, by the pool's memory: a strategy object stays free
+# of state, and a pool is indexed once per process.
+_AUTO_INDEXES: OrderedDict[tuple, VectorIndex] = OrderedDict()
+_AUTO_INDEXES_KEPT = 4
+
+
+def _index_for(index: Any, X: Any) -> VectorIndex:
+    if isinstance(index, VectorIndex):
+        return index
+    if isinstance(index, (str, bytes)) or hasattr(index, "__fspath__"):
+        return VectorIndex.open(index)
+    key = (X.__array_interface__["data"][0], X.shape, X.strides, X.dtype.str)
+    if key not in _AUTO_INDEXES:
+        _AUTO_INDEXES[key] = VectorIndex.build(X)
+        while len(_AUTO_INDEXES) > _AUTO_INDEXES_KEPT:
+            _AUTO_INDEXES.popitem(last=False)
+    _AUTO_INDEXES.move_to_end(key)
+    return _AUTO_INDEXES[key]
+
+
+class _SubpoolStrategy(QueryStrategy):
+    """Shared part: resolve the base strategy, restrict the mask, fill up from the full pool."""
+
+    needs_vectors = True
+
+    def _base(self) -> QueryStrategy:
+        return clone(resolve_strategy(self.base_strategy), safe=False)
+
+    def select(self, estimator: Any, X_pool: Any, n: int, **context: Any) -> np.ndarray:
+        mask = np.ones(X_pool.shape[0], dtype=bool)
+        context.pop("pool_indices", None)
+        return self.select_rows(estimator, X_pool, mask, n, **context)
+
+    def select_rows(
+        self, estimator: Any, X: Any, pool_mask: np.ndarray, n: int, **context: Any
+    ) -> np.ndarray:
+        """Pick with the base strategy inside the subpool; top up from the pool if it is small."""
+        base = self._base()
+        subpool = self._subpool(X, pool_mask, context) & pool_mask
+        if not subpool.any():  # cold start: nothing to be near yet
+            return base.select_rows(estimator, X, pool_mask, n, **context)
+        rows = np.asarray(base.select_rows(estimator, X, subpool, n, **context), dtype=np.intp)
+        if rows.size < n and (pool_mask & ~subpool).any():
+            rest = base.select_rows(estimator, X, pool_mask & ~subpool, n - rows.size, **context)
+            rows = np.concatenate([rows, np.asarray(rest, dtype=np.intp)])
+        return rows
+
+    def _subpool(self, X: Any, pool_mask: np.ndarray, context: dict[str, Any]) -> np.ndarray:
+        raise NotImplementedError
+
+
+@register_strategy("seals")
+class SEALS(_SubpoolStrategy):
+    """Similarity search for efficient active learning: only neighbours of labeled rows compete.
+
+    The candidates are the ``n_neighbors`` nearest neighbours (cosine) of every labeled row, so
+    the subpool grows as labels arrive; ``base_strategy`` picks among them. With no label yet
+    (or fewer candidates than asked) the rest comes from the whole pool.
+
+    Parameters
+    ----------
+    base_strategy : str, strategy object or callable, default="margin"
+        The strategy run on the candidates.
+    n_neighbors : int, default=100
+        Neighbours per labeled row.
+    index : VectorIndex, path or None, default=None
+        An index over the learner's ``X`` (built once, e.g. next to an
+        :class:`~skprepal.embedding.EmbeddingStore`); None builds one per pool and process.
+
+    References
+    ----------
+    .. [1] C. Coleman et al., "Similarity Search for Efficient Active Learning and Search of
+       Rare Concepts", AAAI 2022.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skprepal import PRepALLearner
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(2000, 8)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> learner = PRepALLearner(query_strategy=SEALS(n_neighbors=20), batch_size=20,
+    ...                         initial_size=20, budget=100, random_state=0).fit(X, y)
+    >>> learner.labeled_indices_.shape
+    (100,)
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "base_strategy": [str, callable],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "index": [VectorIndex, str, HasMethods(["__fspath__"]), None],
+    }
+
+    def __init__(self, base_strategy: Any = "margin", *, n_neighbors: int = 100, index: Any = None):
+        self.base_strategy = base_strategy
+        self.n_neighbors = n_neighbors
+        self.index = index
+
+    def _subpool(self, X: Any, pool_mask: np.ndarray, context: dict[str, Any]) -> np.ndarray:
+        mask = np.zeros(pool_mask.shape[0], dtype=bool)
+        labeled = context.get("labeled_indices")
+        if labeled is None or len(labeled) == 0:
+            return mask
+        neighbours = _index_for(self.index, X).neighbours_of(labeled, X, int(self.n_neighbors))
+        for rows in neighbours.values():
+            mask[rows] = True
+        return mask
+
+
+@register_strategy("anchoral", "anchor_al")
+class AnchorAL(_SubpoolStrategy):
+    """Anchored active learning: a subpool of the rows most similar to anchors of every class.
+
+    Each query draws up to ``n_anchors`` labeled rows of every class (the anchors, with the
+    learner's ``random_state``), retrieves the rows most similar to them, and keeps for each
+    class the ``subpool_size / n_classes`` rows closest to its anchors, so rare classes get
+    their share of the subpool. ``base_strategy`` picks among them.
+
+    Parameters
+    ----------
+    base_strategy : str, strategy object or callable, default="margin"
+        The strategy run on the subpool.
+    n_anchors : int, default=10
+        Labeled rows per class used as anchors.
+    subpool_size : int, default=10_000
+        Rows in the subpool (before leaving out labeled and skipped ones).
+    index : VectorIndex, path or None, default=None
+        As in :class:`SEALS`.
+
+    References
+    ----------
+    .. [1] P. Lesci and A. Vlachos, "AnchorAL: Computationally Efficient Active Learning for
+       Large and Imbalanced Datasets", NAACL 2024.
+    """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "base_strategy": [str, callable],
+        "n_anchors": [Interval(Integral, 1, None, closed="left")],
+        "subpool_size": [Interval(Integral, 1, None, closed="left")],
+        "index": [VectorIndex, str, HasMethods(["__fspath__"]), None],
+    }
+
+    def __init__(
+        self,
+        base_strategy: Any = "margin",
+        *,
+        n_anchors: int = 10,
+        subpool_size: int = 10_000,
+        index: Any = None,
+    ) -> None:
+        self.base_strategy = base_strategy
+        self.n_anchors = n_anchors
+        self.subpool_size = subpool_size
+        self.index = index
+
+    def _subpool(self, X: Any, pool_mask: np.ndarray, context: dict[str, Any]) -> np.ndarray:
+        mask = np.zeros(pool_mask.shape[0], dtype=bool)
+        labeled, y_labeled = context.get("labeled_indices"), context.get("y_labeled")
+        if labeled is None or len(labeled) == 0 or y_labeled is None:
+            return mask
+        labeled, y_labeled = np.asarray(labeled), np.asarray(y_labeled)
+        rng = check_random_state(context.get("random_state"))
+        classes = np.unique(y_labeled)
+        per_class = max(1, int(self.subpool_size) // classes.size)
+        index = _index_for(self.index, X)
+        for c in classes:
+            members = labeled[y_labeled == c]
+            anchors = rng.choice(members, size=min(int(self.n_anchors), members.size), replace=False)
+            k = min(index.n_rows, max(per_class // anchors.size, 1) * 2)
+            rows, similarity = index.search(X[np.sort(anchors)], k)
+            rows, similarity = rows.ravel(), similarity.ravel()
+            keep = (rows >= 0) & pool_mask[np.maximum(rows, 0)]
+            rows, similarity = rows[keep], similarity[keep]
+            # A row near several anchors counts once, at its highest similarity.
+            order = np.lexsort((rows, -similarity))
+            rows = rows[order]
+            _, first = np.unique(rows, return_index=True)
+            mask[rows[np.sort(first)][:per_class]] = True
+        return mask

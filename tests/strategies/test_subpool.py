@@ -1,0 +1,76 @@
+"""SEALS and AnchorAL: candidate subpools from nearest neighbours, around any base strategy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skprepal import PRepALLearner
+from skprepal.strategies import SEALS, AnchorAL, VectorIndex
+
+
+@pytest.fixture(scope="module")
+def clusters():
+    # 20 tight, far-apart clusters: a row's nearest neighbours are the rows of its cluster.
+    rng = np.random.RandomState(0)
+    centres = rng.normal(size=(20, 16)) * 10
+    cluster = np.repeat(np.arange(20), 50)
+    X = (centres[cluster] + rng.normal(size=(1000, 16)) * 0.1).astype(np.float32)
+    y = cluster % 4
+    return X, y, cluster
+
+
+def _session(X, y, strategy, labeled_rows):
+    partial = np.full(len(y), -1)
+    partial[labeled_rows] = y[labeled_rows]
+    return PRepALLearner(query_strategy=strategy, batch_size=10, random_state=0).fit(X, partial)
+
+
+def test_seals_queries_only_neighbours_of_labeled_rows(clusters):
+    X, y, cluster = clusters
+    labeled = np.flatnonzero(np.isin(cluster, [0, 1, 2, 3]))[::10]  # 5 rows in each of 4 clusters
+    learner = _session(X, y, SEALS(n_neighbors=50), labeled)
+    picks = learner.query(40)
+    assert np.isin(cluster[picks], [0, 1, 2, 3]).all()
+    # Margin on the whole pool ranges over every cluster.
+    everywhere = _session(X, y, "margin", labeled).query(40)
+    assert not np.isin(cluster[everywhere], [0, 1, 2, 3]).all()
+
+
+def test_seals_tops_up_from_the_pool_and_starts_cold(clusters):
+    X, y, cluster = clusters
+    labeled = [np.flatnonzero(cluster == 0)[0], np.flatnonzero(cluster == 1)[0]]
+    learner = _session(X, y, SEALS(n_neighbors=5), labeled)
+    picks = learner.query(30)  # 2 labeled rows x 4 neighbours besides themselves: 8 candidates
+    assert picks.size == 30 and np.unique(picks).size == 30
+    assert np.isin(cluster[picks[:8]], [0, 1]).all()
+    assert not np.isin(cluster[picks[8:]], [0, 1]).all()
+    cold = PRepALLearner(query_strategy=SEALS(), initial_strategy=SEALS("random"), random_state=0)
+    assert cold.fit(X, np.full(len(y), -1)).query(5).size == 5
+
+
+def test_anchoral_gives_every_class_its_share_of_the_subpool(clusters):
+    X, y, cluster = clusters
+    labeled = np.r_[np.flatnonzero(cluster == 0)[:3], np.flatnonzero(cluster == 1)[:3],
+                    np.flatnonzero(cluster == 2)[:3], np.flatnonzero(cluster == 7)[:3]]
+    learner = _session(X, y, AnchorAL("random", n_anchors=2, subpool_size=120), labeled)
+    picks = learner.query(100)
+    # 4 classes x 30 rows: the subpool holds only the anchors' clusters, 30 rows of each.
+    assert set(cluster[picks[:100]]) <= {0, 1, 2, 7}
+    counts = np.bincount(cluster[picks], minlength=20)[[0, 1, 2, 7]]
+    assert (counts >= 20).all()
+
+
+def test_an_index_saved_next_to_the_pool_is_reused(clusters, tmp_path):
+    X, y, cluster = clusters
+    index = VectorIndex.build(X, path=tmp_path / "pool.faiss")
+    reopened = VectorIndex.open(tmp_path / "pool.faiss")
+    rows, similarity = reopened.search(X[:1], 5)
+    assert rows[0, 0] == 0 and similarity[0, 0] == pytest.approx(1.0, abs=1e-5)
+    labeled = np.flatnonzero(cluster == 3)[:4]
+    by_path = _session(X, y, SEALS(n_neighbors=30, index=str(tmp_path / "pool.faiss")), labeled)
+    by_object = _session(X, y, SEALS(n_neighbors=30, index=index), labeled)
+    np.testing.assert_array_equal(by_path.query(10), by_object.query(10))
+    with pytest.raises(ValueError, match="holds 1000 rows but the pool has 999"):
+        SEALS(index=index).select_rows(None, X[:-1], np.ones(999, bool), 3,
+                                       labeled_indices=np.array([0]))
