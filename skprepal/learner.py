@@ -624,7 +624,8 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
                 "texts. Embed them first, e.g. Pipeline([('embed', FrozenLLMTransformer()), "
                 "('al', PRepALLearner())]), or use a text head."
             )
-        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        # float16 stays float16: a half-precision store on disk is read as it is, never copied.
+        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32, np.float16])
 
     @staticmethod
     def _strategy_from(spec: Any) -> Any:

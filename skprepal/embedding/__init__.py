@@ -6,6 +6,7 @@ Model loading, device choice and batching are shared with the fine-tuner and liv
 
 from skprepal._hf import DEFAULT_MODEL
 from skprepal.embedding._cache import EmbeddingCache
+from skprepal.embedding._store import EmbeddingStore
 from skprepal.embedding._transformer import FrozenLLMTransformer
 
-__all__ = ["DEFAULT_MODEL", "EmbeddingCache", "FrozenLLMTransformer"]
+__all__ = ["DEFAULT_MODEL", "EmbeddingCache", "EmbeddingStore", "FrozenLLMTransformer"]

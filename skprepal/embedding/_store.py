@@ -1,0 +1,244 @@
+"""EmbeddingStore: a pool's embeddings on disk, as one memory-mappable array with row ids.
+
+A folder holds ``vectors.npy`` (an ``.npy`` file, so ``np.load(..., mmap_mode="r")`` maps it),
+``ids.txt`` (one id per line), ``meta.json`` (shape, dtype, the encoder's settings) and
+``progress.npy`` (which chunks are written). Chunks are embedded through the encoder, and so
+through its embedding cache (read from it, and filled), written, flushed, and only then marked
+done: a killed build resumes at the first chunk not marked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from skprepal._validation import check_option, check_texts
+from skprepal.exceptions import InvalidInputError
+
+__all__ = ["EmbeddingStore"]
+
+STORE_FORMAT = 1
+_DTYPES = {"float32": np.float32, "float16": np.float16}
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _save_progress(path: Path, done: np.ndarray) -> None:
+    tmp = path.with_name(path.name + ".tmp.npy")
+    np.save(tmp, done)
+    # A rename is atomic: a kill leaves the previous progress or the new one, never half of one.
+    os.replace(tmp, path)
+
+
+def _ids_digest(ids: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for ident in ids:
+        digest.update(ident.encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+class EmbeddingStore:
+    """The embeddings of a pool on disk: ``vectors`` (an ``np.memmap``) and ``ids``.
+
+    Make one with :meth:`build` (or ``skprepal embed FILE --out DIR``), open it with
+    :meth:`open`; :class:`~skprepal.PRepALLearner` runs on ``store.vectors`` directly, without
+    loading it.
+
+    Attributes
+    ----------
+    directory : Path
+        The store's folder.
+    vectors : np.memmap of shape (n, dim)
+        The embeddings, read-only.
+    ids : list of str
+        One id per row.
+    meta : dict
+        Shape, dtype and the encoder's settings.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skprepal.embedding import EmbeddingStore, FrozenLLMTransformer
+    >>> folder = tempfile.mkdtemp()
+    >>> texts = ["refund my card", "cannot log in", "charged twice"]
+    >>> store = EmbeddingStore.build(folder, texts, embedder=FrozenLLMTransformer())
+    >>> store = EmbeddingStore.open(folder)
+    >>> store.vectors.shape, store.ids
+    ((3, 384), ['0', '1', '2'])
+    """
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.directory = Path(directory)
+        meta_path = self.directory / "meta.json"
+        if not meta_path.is_file():
+            raise FileNotFoundError(
+                f"no embedding store in {str(self.directory)!r} (meta.json is missing); make one "
+                "with EmbeddingStore.build(directory, texts) or `skprepal embed FILE --out DIR`."
+            )
+        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if self.meta.get("format") != STORE_FORMAT:
+            raise InvalidInputError(
+                f"{str(self.directory)!r} is an embedding store of format "
+                f"{self.meta.get('format')}; this skprepal reads format {STORE_FORMAT}."
+            )
+        done = np.load(self.directory / "progress.npy")
+        self.n_chunks_done = int(done.sum())
+        self.n_chunks = int(done.shape[0])
+        self.ids = (self.directory / "ids.txt").read_text(encoding="utf-8").split("\n")[:-1]
+        self.vectors = np.load(self.directory / "vectors.npy", mmap_mode="r")
+
+    @property
+    def complete(self) -> bool:
+        """Whether every chunk is written."""
+        return self.n_chunks_done == self.n_chunks
+
+    @classmethod
+    def open(cls, directory: str | os.PathLike) -> EmbeddingStore:
+        """Open a complete store.
+
+        Raises
+        ------
+        InvalidInputError
+            If the build that made it did not finish (rerun :meth:`build` to resume it).
+        """
+        store = cls(directory)
+        if not store.complete:
+            raise InvalidInputError(
+                f"the embedding store in {str(store.directory)!r} is incomplete "
+                f"({store.n_chunks_done} of {store.n_chunks} chunks written): run the same build "
+                "again to resume it."
+            )
+        return store
+
+    @classmethod
+    def build(
+        cls,
+        directory: str | os.PathLike,
+        texts: Any,
+        *,
+        embedder: Any = None,
+        ids: Sequence[Any] | None = None,
+        dtype: str = "float32",
+        chunk_size: int = 10_000,
+    ) -> EmbeddingStore:
+        """Embed ``texts`` chunk by chunk into ``directory``, resuming a build that stopped.
+
+        Parameters
+        ----------
+        directory : path-like
+            The store's folder (made if missing).
+        texts : list, ndarray or pandas Series of str
+            The pool, one text per row.
+        embedder : FrozenLLMTransformer or None
+            The encoder (None: the default MiniLM). Its embedding cache, if any, is read and
+            filled.
+        ids : sequence or None
+            One id per text (default the row numbers), kept as strings without line breaks.
+        dtype : {"float32", "float16"}, default="float32"
+            Storage type; float16 halves the disk and page-cache footprint.
+        chunk_size : int, default=10_000
+            Texts embedded and written at a time: the unit a killed build loses at most.
+
+        Returns
+        -------
+        EmbeddingStore
+        """
+        from sklearn.base import clone
+
+        from skprepal.embedding._transformer import FrozenLLMTransformer
+
+        texts = check_texts(texts, name="texts")
+        check_option("dtype", dtype, _DTYPES)
+        if not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InvalidInputError(f"chunk_size={chunk_size!r} must be a positive integer.")
+        n = texts.shape[0]
+        ids = [str(i) for i in range(n)] if ids is None else [str(i) for i in ids]
+        if len(ids) != n:
+            raise InvalidInputError(f"got {len(ids)} ids for {n} texts; give one id per text.")
+        if any("\n" in i or "\r" in i for i in ids):
+            raise InvalidInputError("an id holds a line break; ids are stored one per line.")
+        embedder = FrozenLLMTransformer() if embedder is None else clone(embedder)
+        embedder.fit(texts[:1])
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        # What decides the vectors, not where they are cached or how fast they are made.
+        ignored = {"cache_dir", "show_progress", "batch_size", "device"}
+        settings = {
+            k: str(v) for k, v in sorted(embedder.get_params().items()) if k not in ignored
+        }
+        plan = {
+            "format": STORE_FORMAT,
+            "n": n,
+            "dim": int(embedder.transform(texts[:1]).shape[1]),
+            "dtype": dtype,
+            "chunk_size": int(chunk_size),
+            "encoder": settings,
+            "ids_sha256": _ids_digest(ids),
+        }
+        meta_path = directory / "meta.json"
+        if meta_path.is_file():
+            existing = json.loads(meta_path.read_text(encoding="utf-8"))
+            if existing != plan:
+                was, now = existing.get("encoder", {}), plan["encoder"]
+                changed = [
+                    f"{k} {was.get(k)!r} -> {now.get(k)!r}"
+                    for k in sorted(set(was) | set(now))
+                    if was.get(k) != now.get(k)
+                ] + [
+                    f"{k} {existing.get(k)!r} -> {plan[k]!r}"
+                    for k in plan
+                    if k != "encoder" and existing.get(k) != plan[k]
+                ]
+                raise InvalidInputError(
+                    f"{str(directory)!r} holds a store built with other settings "
+                    f"({'; '.join(changed)}); build into a new folder, or delete this one."
+                )
+        else:
+            (directory / "ids.txt").write_text("".join(i + "\n" for i in ids), encoding="utf-8")
+            np.lib.format.open_memmap(
+                directory / "vectors.npy", mode="w+", dtype=_DTYPES[dtype], shape=(n, plan["dim"])
+            ).flush()
+            _save_progress(directory / "progress.npy", np.zeros(-(-n // chunk_size), dtype=bool))
+            _write_json(meta_path, plan)
+        done = np.load(directory / "progress.npy")
+        vectors = np.load(directory / "vectors.npy", mmap_mode="r+")
+        for chunk in np.flatnonzero(~done):
+            start, stop = int(chunk) * chunk_size, min((int(chunk) + 1) * chunk_size, n)
+            vectors[start:stop] = embedder.transform(texts[start:stop]).astype(_DTYPES[dtype])
+            vectors.flush()
+            done[chunk] = True
+            _save_progress(directory / "progress.npy", done)
+        del vectors
+        return cls(directory)
+
+    def vector_index(self, **build_options: Any) -> Any:
+        """The store's :class:`~skprepal.strategies.VectorIndex` (``index.faiss``), built once.
+
+        Parameters
+        ----------
+        **build_options
+            Passed to :meth:`VectorIndex.build <skprepal.strategies.VectorIndex.build>` when the
+            index is built.
+        """
+        from skprepal.strategies import VectorIndex
+
+        path = self.directory / "index.faiss"
+        if path.is_file():
+            return VectorIndex.open(path)
+        return VectorIndex.build(self.vectors, path=path, **build_options)
+
+    def __repr__(self) -> str:
+        return (
+            f"EmbeddingStore({str(self.directory)!r}, n={self.vectors.shape[0]}, "
+            f"dim={self.vectors.shape[1]}, dtype={self.vectors.dtype})"
+        )
