@@ -12,15 +12,13 @@ TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,--extra-index-ur
 PIP := $(BIN)/python -m pip
 PYTEST_ARGS ?=
 
-.PHONY: test demo bench bench-quick docs mutation clean help
+.PHONY: test demo bench bench-quick docs clean help
 
 help:
 	@echo "make test   - create $(VENV)/, install skprepal[dev], run the test suite"
-	@echo "               (as root, it apt-get installs chromium + chromium-driver if missing)"
 	@echo "make demo   - create $(VENV)/, install skprepal[demo], run the main job"
 	@echo "make bench  - run the benchmarks in benchmarks/ (hours; make bench-quick: minutes)"
 	@echo "make docs   - build the Sphinx HTML into docs/_build/html"
-	@echo "make mutation - mutation testing of the core modules (about an hour; tests/MUTATION.md)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,19 +32,7 @@ $(VENV)/.installed-%: pyproject.toml $(VENV)/.torch
 	$(PIP) install -e ".[$*]"
 	@touch $@
 
-# tests/labeling/test_browser.py drives Debian's Chromium through its chromedriver (never a
-# browser download). As root on a fresh machine, install both; elsewhere the test skips, and under
-# CI=true it fails.
-.PHONY: browser
-browser:
-	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
-	else \
-	  echo "make: no /usr/bin/chromium or /usr/bin/chromedriver, and not root: the browser test will skip (apt-get install chromium chromium-driver)"; \
-	fi
-
-test: $(VENV)/.installed-dev browser
+test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(VENV)/.installed-demo
@@ -76,18 +62,8 @@ bench-quick: $(VENV)/.installed-dev
 	$(BENCH_ENV) $(BIN)/python benchmarks/protocols.py --quick
 	$(BENCH_ENV) $(BIN)/python benchmarks/sequential.py --quick
 
-# Mutation testing: mutmut 3 over the core modules with their fast tests (pyproject.toml,
-# [tool.mutmut]); scores and equivalent mutants in tests/MUTATION.md. Too slow for CI. One worker,
-# niced, one BLAS thread: it leaves the 2 cores usable. Results are kept in mutants/, so a stopped
-# run continues; one module at a time: make mutation MUTANTS='skprepal.learner.*'.
-MUTANTS ?=
-MUTATION_ENV = OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-mutation: $(VENV)/.installed-dev
-	$(MUTATION_ENV) nice -n 10 $(BIN)/mutmut run --max-children 1 $(MUTANTS)
-	$(BIN)/python tests/mutation_report.py
-
 docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf docs/_build docs/generated docs/auto_examples docs/sg_execution_times.rst build *.egg-info .pytest_cache mutants .hypothesis
+	rm -rf docs/_build docs/generated docs/auto_examples docs/sg_execution_times.rst build *.egg-info .pytest_cache
