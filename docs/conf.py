@@ -39,7 +39,9 @@ html_title = f"skprepal {release}"
 intersphinx_mapping = {}  # offline builds: no inventories are fetched
 
 # Pages without sub-pages get no (empty) left sidebar.
-html_sidebars = {page: [] for page in ("index", "getting_started", "user_guide", "method")}
+html_sidebars = {
+    page: [] for page in ("index", "getting_started", "user_guide", "labeling", "method")
+}
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,

@@ -54,7 +54,86 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     embed = commands.add_parser("embed", help="fill the embedding cache for the texts of a file")
     _add_file_arguments(embed, labels=False)
+    _add_labeling_commands(commands)
     return parser
+
+
+def _add_labeling_commands(commands: argparse._SubParsersAction) -> None:
+    from skprepal.labeling import EXPORT_FORMATS
+
+    label = commands.add_parser(
+        "label",
+        help="label the texts of a file in a local web page, a model in the loop",
+        description="Serve a labeling page on this machine. Every answer is saved to the session "
+        "file before the next item appears; run the same command again to resume.",
+    )
+    label.add_argument("file", help="a .csv, .tsv or .jsonl file with a header / keys")
+    label.add_argument(
+        "--format", choices=["csv", "tsv", "jsonl"], default=None,
+        help="the file's format (default: from its suffix)",
+    )
+    label.add_argument(
+        "--text-column", default="text", help="the column of texts (default: %(default)s)"
+    )
+    label.add_argument(
+        "--labels", nargs="+", default=None, metavar="LABEL",
+        help="the label set, in the order of keys 1-9 (required for a new session; a reopened "
+        "session keeps its own)",
+    )
+    label.add_argument(
+        "--session", default=None,
+        help="the session file, reopened if it exists (default: FILE's name with "
+        ".session.sqlite3, e.g. tickets.session.sqlite3 beside tickets.csv)",
+    )
+    label.add_argument(
+        "--host", default="127.0.0.1",
+        help="address to listen on (default: %(default)s, this machine only)",
+    )
+    label.add_argument(
+        "--port", type=int, default=8765, help="port to listen on, 0 for a free one "
+        "(default: %(default)s)",
+    )
+    label.add_argument(
+        "--id-column", default=None,
+        help="a column of unique item ids, kept in the session and its exports "
+        "(default: none; ids are row numbers from 0)",
+    )
+    label.add_argument(
+        "--model", default=None,
+        help="hub id or folder of the encoder of a new session (default: the packaged "
+        "all-MiniLM-L6-v2; a reopened session keeps its own)",
+    )
+    label.add_argument(
+        "--cache-dir", default=None,
+        help="embedding cache folder of a new session (default: SESSION.cache beside the "
+        "session file)",
+    )
+    label.add_argument(
+        "--annotator", default=None,
+        help="name kept in the journal with each answer (default: none; a page can add "
+        "&annotator=NAME to its address)",
+    )
+    export = commands.add_parser(
+        "export", help="write a labeling session's labels to a CSV or JSON Lines file"
+    )
+    export.add_argument("session", help="the session file")
+    export.add_argument("--out", required=True, help="the file to write")
+    export.add_argument(
+        "--format", choices=list(EXPORT_FORMATS), default=None,
+        help="output format (default: jsonl for a .jsonl --out, csv otherwise)",
+    )
+    finetune = commands.add_parser(
+        "finetune", help="fine-tune a model on a labeling session's labels and save it"
+    )
+    finetune.add_argument("session", help="the session file")
+    finetune.add_argument("--out", required=True, help="folder to save the fine-tuned model to")
+    finetune.add_argument(
+        "--model", default=None,
+        help="hub id or folder of the model to fine-tune (default: the session's encoder)",
+    )
+    finetune.add_argument(
+        "--epochs", type=float, default=3, help="training epochs (default: %(default)s)"
+    )
 
 
 def _add_file_arguments(command: argparse.ArgumentParser, *, labels: bool) -> None:
@@ -168,6 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _simulate(args)
         elif args.command == "embed":
             _embed(args)
+        elif args.command in ("label", "export", "finetune"):
+            from skprepal.labeling import _cli
+
+            getattr(_cli, f"run_{args.command}")(args)
     except SkprepalError as exc:
         print(f"skprepal: error: {exc}", file=sys.stderr)
         return 1

@@ -142,7 +142,11 @@ class Journal:
         return cls(path)
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        # check_same_thread=False: a web server calls the session from its worker threads (one
+        # at a time: the app holds a lock around every call).
+        conn = sqlite3.connect(
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a committed answer survives a crash of the machine, not only of the process.
         conn.execute("PRAGMA synchronous=FULL")
