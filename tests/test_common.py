@@ -94,7 +94,7 @@ def test_fit_returns_self_and_leaves_params_alone(text_estimator, texts):
 
 @pytest.mark.parametrize("text_estimator", TEXT_ESTIMATORS, indirect=True)
 def test_unfitted_raises_not_fitted(text_estimator, texts):
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="instance is not fitted yet"):
         text_estimator.transform(texts)
 
 

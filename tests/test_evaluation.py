@@ -89,8 +89,30 @@ def test_scoring_and_n_jobs_give_the_same_curve(problem):
     default = learning_curve_from_order(*args)
     np.testing.assert_allclose(serial["score"], parallel["score"])
     np.testing.assert_allclose(serial["score"], default["score"])
-    f1 = learning_curve_from_order(*args, scoring="f1_macro")
-    assert f1["score"].shape == (2,)
+
+
+def test_scoring_scores_the_replayed_heads(problem):
+    from sklearn.metrics import f1_score, recall_score
+
+    X, y, order, X_test, y_test = problem
+    # Class 1 held out mostly (90 of its test rows dropped): accuracy and the class-1 measures
+    # part ways.
+    keep = np.r_[np.flatnonzero(y_test == 0), np.flatnonzero(y_test == 1)[:8]]
+    X_test, y_test = X_test[keep], y_test[keep]
+    budgets = [10, 30, 60]
+    curves = {
+        scoring: learning_curve_from_order(
+            LogisticRegression(), X, y, order, budgets, X_test, y_test, scoring=scoring
+        )["score"]
+        for scoring in (None, "f1", make_scorer(recall_score))
+    }
+    for i, k in enumerate(budgets):
+        head = LogisticRegression().fit(X[order[:k]], y[order[:k]])
+        predicted = head.predict(X_test)
+        assert curves[None][i] == pytest.approx(np.mean(predicted == y_test))
+        assert curves["f1"][i] == pytest.approx(f1_score(y_test, predicted))
+        assert curves["f1"][i] != pytest.approx(curves[None][i])
+        assert list(curves.values())[2][i] == pytest.approx(recall_score(y_test, predicted))
 
 
 def test_text_rows_from_a_list():
@@ -176,7 +198,7 @@ def test_simulation_curve_leaves_the_learner_given_alone(problem):
     simulation_curve(learner, X, y, X_test, y_test)
     assert learner.get_params() == params
     assert not hasattr(learner, "history_")
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="PRepALLearner instance is not fitted yet"):
         learner.predict(X_test)
     # A fitted learner keeps its own run.
     learner.fit(X[:100], y[:100])

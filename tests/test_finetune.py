@@ -76,8 +76,14 @@ def test_min_steps_raises_the_epochs_of_small_fits(tiny_bert):
 def test_sentence_pairs(tiny_bert):
     X, y = _toy()
     pairs = [(text, "a question?") for text in X]
-    clf = _tuner(tiny_bert).fit(pairs, y)
-    assert clf.n_features_in_ == 2 and clf.predict(pairs).shape == (40,)
+    clf = _tuner(tiny_bert, epochs=8, learning_rate=3e-3).fit(pairs, y)
+    assert clf.n_features_in_ == 2 and clf.score(pairs, y) > 0.8
+    # Both texts reach the model, as a pair in order: the same pairs in an array give the same
+    # probabilities, swapped pairs other ones.
+    proba = clf.predict_proba(pairs)
+    np.testing.assert_array_equal(clf.predict_proba(np.array(pairs, dtype=object)), proba)
+    swapped = clf.predict_proba([(second, first) for first, second in pairs])
+    assert not np.allclose(swapped, proba, atol=1e-4)
 
 
 def test_class_weight(tiny_bert):
@@ -97,10 +103,20 @@ def test_class_weight(tiny_bert):
 
 def test_validation_and_early_stopping(tiny_bert):
     X, y = _toy(60)
-    clf = _tuner(tiny_bert, epochs=6, validation_fraction=0.25, early_stopping_patience=1,
-                 learning_rate=5e-2).fit(X, y)
-    evals = [entry for entry in clf.log_history_ if "eval_loss" in entry]
-    assert 1 <= len(evals) <= 6
+    params = {"epochs": 6, "validation_fraction": 0.25, "learning_rate": 5e-2}
+    # Validation alone evaluates once per epoch and trains every epoch.
+    validated = _tuner(tiny_bert, **params).fit(X, y)
+    all_losses = [entry["eval_loss"] for entry in validated.log_history_ if "eval_loss" in entry]
+    assert len(all_losses) == 6
+    # At this learning rate the validation loss turns up within a few epochs (the run repeats:
+    # random_state=0). Patience 1 stops at the first epoch that does not improve on the best so
+    # far; training is the same up to there, so the losses are the first ones of the full run.
+    stop = next(i for i in range(1, 6) if all_losses[i] >= min(all_losses[:i]))
+    assert stop < 5
+    stopped = _tuner(tiny_bert, **params, early_stopping_patience=1).fit(X, y)
+    losses = [entry["eval_loss"] for entry in stopped.log_history_ if "eval_loss" in entry]
+    assert losses == pytest.approx(all_losses[: stop + 1])
+    assert max(entry["epoch"] for entry in stopped.log_history_) == stop + 1
     with pytest.raises(InvalidInputError, match="validation_fraction"):
         _tuner(tiny_bert, early_stopping_patience=2).fit(X, y)
 
@@ -151,7 +167,7 @@ def test_clear_errors(tiny_bert, tmp_path):
         _tuner(tiny_bert).fit([], [])
     with pytest.raises(InvalidInputError, match="40 texts but y has 39"):
         _tuner(tiny_bert).fit(X, y[:-1])
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="TransferFineTuner instance is not fitted yet"):
         _tuner(tiny_bert).predict(X)
     with pytest.raises(ModelNotFoundError, match="no such folder"):
         TransferFineTuner(tmp_path / "missing").fit(X, y)

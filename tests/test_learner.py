@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 
 from skprepal import FrozenLLMTransformer, PRepALLearner
 from skprepal.exceptions import InvalidInputError, NotFittedError
-from skprepal.strategies import EntropySampling
+from skprepal.strategies import BALD, EntropySampling
 
 
 @pytest.fixture
@@ -92,11 +92,18 @@ def test_eval_set_scores_each_round_and_history_makes_a_frame(blobs):
     assert (frame["fit_seconds"] >= 0).all() and (frame["query_seconds"] >= 0).all()
 
 
-@pytest.mark.parametrize("head", [LogisticRegression(max_iter=500), DummyClassifier()])
+@pytest.mark.parametrize(
+    "head", [LogisticRegression(max_iter=500), DummyClassifier(strategy="prior")]
+)
 def test_any_classifier_is_a_head(blobs, head):
     X, y = blobs
     learner = PRepALLearner(head, query_strategy="random", budget=120, random_state=0).fit(X, y)
-    assert learner.predict(X).shape == y.shape
+    rows = learner.labeled_indices_
+    # The learner's predictions are those of the head fit on the acquired rows.
+    reference = clone(head).fit(X[rows], y[rows])
+    np.testing.assert_allclose(learner.predict_proba(X), reference.predict_proba(X), atol=1e-6)
+    np.testing.assert_array_equal(learner.predict(X), reference.predict(X))
+    assert type(learner.estimator_) is type(head) and learner.estimator_ is not head
 
 
 def test_each_head_is_a_cold_fit_on_the_labels_and_the_users_head_is_untouched(blobs):
@@ -240,16 +247,48 @@ def test_bad_input_is_a_clear_error(blobs):
         PRepALLearner().fit(["a text", "another"], [0, 1])
     with pytest.raises(InvalidInputError, match="positive integer"):
         PRepALLearner(budget=60).fit(X, y).query(0)
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
         PRepALLearner().query()
 
 
-def test_vector_strategy_on_texts_says_what_to_do():
-    from skprepal.strategies import FunctionStrategy
+def _ticket_texts():
+    rng = np.random.RandomState(0)
+    topics = {"billing": "refund invoice charge card", "access": "login password locked account"}
+    y = rng.choice(list(topics), size=60)
+    texts = [f"{topics[c].split()[rng.randint(4)]} please help {i}" for i, c in enumerate(y)]
+    return texts, y
 
-    head = DummyClassifier()
-    learner = PRepALLearner(head, query_strategy=FunctionStrategy(lambda e, X, n: [0]))
-    assert learner.get_params()["estimator"] is head
+
+def test_a_vector_head_on_texts_says_to_embed_them_first():
+    texts, y = _ticket_texts()
+    with pytest.raises(
+        InvalidInputError,
+        match=r"LogisticRegression needs numeric vectors, but X holds texts\. Embed them first, "
+        r"e\.g\. Pipeline\(\[\('embed', FrozenLLMTransformer\(\)\)",
+    ):
+        PRepALLearner(budget=30, initial_size=10, random_state=0).fit(texts, y)
+
+
+@pytest.mark.parametrize("strategy", ["coreset", "kmeans", "badge", "dal", "cal"])
+def test_vector_strategy_on_texts_says_what_to_do(strategy):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    texts, y = _ticket_texts()
+    head = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    learner = PRepALLearner(
+        head, query_strategy=strategy, batch_size=10, initial_size=10, budget=30, random_state=0
+    )
+    with pytest.raises(
+        InvalidInputError,
+        match=rf"query strategy '{strategy}' measures distances between samples and needs numeric "
+        r"vectors.*For texts, put a FrozenLLMTransformer before the learner",
+    ):
+        learner.fit(texts, y)
+    # The same strategy runs once the texts are vectors.
+    vectors = TfidfVectorizer().fit_transform(texts).toarray()
+    learner.set_params(estimator=None).fit(vectors, y)
+    assert learner.labeled_indices_.size == 30
 
 
 # -- composition ------------------------------------------------------------------------------
@@ -343,7 +382,11 @@ def test_bald_uses_mc_dropout_samples_of_the_torch_head(blobs, monkeypatch):
     monkeypatch.setattr(TorchMLPClassifier, "predict_proba_samples", spy)
     head = TorchMLPClassifier(hidden_layer_sizes=(32,), max_epochs=10, random_state=0)
     PRepALLearner(head, query_strategy="bald", batch_size=20, initial_size=40, budget=80).fit(X, y)
-    assert len(calls) == 2
+    assert calls == [10, 10]  # one query per round after the first, BALD's n_samples passes each
+    calls.clear()
+    bald = BALD(n_samples=4)
+    PRepALLearner(head, query_strategy=bald, batch_size=20, initial_size=40, budget=80).fit(X, y)
+    assert calls == [4, 4]
 
 
 def test_a_text_head_runs_on_raw_texts():

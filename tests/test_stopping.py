@@ -141,6 +141,25 @@ def test_uncertainty_threshold_stops_when_the_head_becomes_confident(measure, ag
     assert measure in crit.reason_
 
 
+@pytest.mark.parametrize(
+    "measure, proba, value",
+    [("max_probability", [0.75, 0.25], 0.25), ("margin", [0.75, 0.25], 0.5)],
+)
+def test_uncertainty_threshold_is_strictly_below(measure, proba, value):
+    # The uncertainty equals the threshold exactly (both are exact binary fractions): no stop.
+    # Just above it stops; a fully confident head never reaches a threshold of 0.
+    at = UncertaintyThreshold(threshold=value, measure=measure)
+    assert not ask(at, FakeHead(proba=proba)) and at.uncertainties_ == [value]
+    assert at.reason_ is None
+    above = UncertaintyThreshold(threshold=value + 2**-20, measure=measure)
+    assert ask(above, FakeHead(proba=proba))
+    assert above.reason_ == (
+        f"max {measure} uncertainty {value:.3f} < {value + 2**-20} on {N - 5} unlabeled rows"
+    )
+    zero = UncertaintyThreshold(threshold=0.0, measure=measure)
+    assert not ask(zero, FakeHead(proba=[1.0, 0.0])) and zero.uncertainties_ == [0.0]
+
+
 def test_uncertainty_threshold_stops_without_unlabeled_rows():
     crit = UncertaintyThreshold()
     assert ask(crit, FakeHead(proba=[0.5, 0.5]), n_labeled=N)
@@ -209,7 +228,7 @@ def test_clone_gives_fresh_state(crit):
 
 
 def test_base_class_is_abstract():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="abstract class StoppingCriterion"):
         StoppingCriterion()
 
 

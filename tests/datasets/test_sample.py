@@ -105,5 +105,5 @@ def test_calls_return_independent_arrays() -> None:
 
 
 def test_positional_argument_rejected() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="takes 0 positional arguments"):
         load_sample_texts(True)  # type: ignore[call-overload]

@@ -296,7 +296,7 @@ def test_bad_parameters_are_clear_errors(tiny_bert, tmp_path, texts):
 
 
 def test_transform_before_fit_and_shape_change_after_fit(tiny_bert, texts):
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="FrozenLLMTransformer instance is not fitted yet"):
         FrozenLLMTransformer(tiny_bert).transform(texts)
     embedder = FrozenLLMTransformer(tiny_bert, device="cpu").fit([("q", "a"), ("q2", "a2")])
     with pytest.raises(ValueError, match="2 features"):

@@ -120,8 +120,16 @@ def test_early_stopping_keeps_the_best_validation_epoch(blobs):
 
 def test_early_stopping_with_tiny_classes_and_one_row():
     X = np.arange(10, dtype=np.float32).reshape(5, 2)
-    small(early_stopping=True, max_epochs=3).fit(X, [0, 0, 0, 0, 1])  # no stratified split
-    small(early_stopping=True, max_epochs=3).fit(X[:1], [0])
+    # Class 1 has one row, too few to stratify: a plain split still holds a row out, so every
+    # epoch has a validation loss, and both classes stay known.
+    tiny = small(early_stopping=True, max_epochs=3, n_iter_no_change=10).fit(X, [0, 0, 0, 0, 1])
+    assert list(tiny.classes_) == [0, 1] and tiny.predict_proba(X).shape == (5, 2)
+    assert tiny.n_iter_ == 3 and len(tiny.validation_loss_curve_) == 3
+    assert tiny.best_loss_ == pytest.approx(min(tiny.validation_loss_curve_))
+    # One row is one class: nothing to hold out and nothing to train, and it is predicted.
+    one = small(early_stopping=True, max_epochs=3).fit(X[:1], [0])
+    assert one.n_iter_ == 0 and one.validation_loss_curve_ == []
+    np.testing.assert_array_equal(one.predict(X), [0] * 5)
 
 
 def test_class_weight_shifts_predictions():
@@ -190,8 +198,15 @@ def test_torch_global_rng_is_neither_used_nor_reseeded(blobs, fitted):
 
 
 def test_random_state_instance_is_accepted(blobs):
-    X, y, _, _ = blobs
-    small(random_state=np.random.RandomState(0), max_epochs=2).fit(X, y)
+    X, y, X_test, _ = blobs
+    # A RandomState is used as scikit-learn uses one: RandomState(0) draws what the seed 0 draws,
+    # and a second fit with the same instance continues its stream (a different model).
+    shared = np.random.RandomState(0)
+    first = small(random_state=shared, max_epochs=2).fit(X, y).predict_proba(X_test)
+    seeded = small(random_state=0, max_epochs=2).fit(X, y).predict_proba(X_test)
+    np.testing.assert_array_equal(first, seeded)
+    second = small(random_state=shared, max_epochs=2).fit(X, y).predict_proba(X_test)
+    assert not np.array_equal(second, first)
 
 
 # -- MC dropout and the hidden representation --------------------------------------------------
@@ -355,7 +370,7 @@ def test_clone_is_unfitted_with_the_same_params(fitted):
     copy = clone(fitted)
     assert copy.get_params() == fitted.get_params()
     assert not hasattr(copy, "module_") and not hasattr(copy, "classes_")
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
         copy.predict(np.zeros((1, 32)))
 
 
@@ -372,14 +387,14 @@ def test_nan_in_X_raises(blobs):
 
 def test_string_X_raises(blobs):
     _, y, _, _ = blobs
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="could not convert string to float"):
         small().fit([["a text", "b"]] * len(y), y)
 
 
 def test_predict_before_fit_raises_not_fitted():
     clf = small()
     for method in ("predict", "predict_proba", "predict_proba_samples", "hidden_representation"):
-        with pytest.raises(SklearnNotFittedError):
+        with pytest.raises(SklearnNotFittedError, match="not fitted yet"):
             getattr(clf, method)(np.zeros((2, 32)))
 
 
@@ -397,13 +412,18 @@ def test_continuous_y_raises(blobs):
 
 
 @pytest.mark.parametrize(
-    "params",
-    [{"dropout": 1.0}, {"activation": "sigmoid"}, {"hidden_layer_sizes": (0,)}, {"tol": -1}],
+    "params, message",
+    [
+        ({"dropout": 1.0}, r"'dropout' parameter .* range \[0.0, 1.0\)\. Got 1.0"),
+        ({"activation": "sigmoid"}, r"'activation' parameter .* Got 'sigmoid'"),
+        ({"hidden_layer_sizes": (0,)}, r"hidden_layer_sizes=\(0,\) must be a positive int"),
+        ({"tol": -1}, r"'tol' parameter .* Got -1"),
+    ],
 )
-def test_invalid_params_raise(blobs, params):
+def test_invalid_params_raise(blobs, params, message):
     X, y, _, _ = blobs
-    with pytest.raises(ValueError):  # InvalidParameterError and InvalidInputError are both
-        small(**params).fit(X, y)
+    with pytest.raises(ValueError, match=message):  # InvalidParameterError and
+        small(**params).fit(X, y)  # InvalidInputError are both ValueErrors
 
 
 @pytest.mark.parametrize("sizes", [(), (16, 0), (16, 2.5), [True]])

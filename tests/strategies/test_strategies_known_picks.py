@@ -91,6 +91,36 @@ def test_random_is_the_seeded_permutation():
     assert sorted(RandomSampling()(None, X, 10, random_state=1).tolist()) == list(range(10))
 
 
+class ConstantProba:
+    """A 'fitted classifier' giving every row the same probabilities: every score ties."""
+
+    classes_ = np.array([0, 1, 2])
+
+    def predict_proba(self, X):
+        return np.tile([0.4, 0.4, 0.2], (len(X), 1))
+
+
+@pytest.mark.parametrize("strategy", [LeastConfidence, MarginSampling, EntropySampling])
+def test_random_tie_break_draws_among_equal_scores(strategy):
+    X_pool = np.zeros((40, 2))
+    head, mask = ConstantProba(), np.ones(40, dtype=bool)
+    # Without it, ties go to the lowest position, whatever the seed and however called.
+    for seed in range(3):
+        assert strategy()(head, X_pool, 4, random_state=seed).tolist() == [0, 1, 2, 3]
+        picked = strategy().select_rows(head, X_pool, mask, 4, random_state=seed)
+        assert sorted(picked.tolist()) == [0, 1, 2, 3]
+    # With it, the seed decides, on both paths; a seed repeats its draw.
+    tie_break = strategy(random_tie_break=True)
+    for call in (
+        lambda seed: tie_break(head, X_pool, 4, random_state=seed),
+        lambda seed: tie_break.select_rows(head, X_pool, mask, 4, random_state=seed),
+    ):
+        draws = [tuple(sorted(call(seed).tolist())) for seed in range(5)]
+        assert len(set(draws)) == 5 and (0, 1, 2, 3) not in draws
+        assert all(len(set(draw)) == 4 for draw in draws)
+        assert tuple(sorted(call(3).tolist())) == draws[3]
+
+
 # -- BALD ------------------------------------------------------------------------------------------
 
 
@@ -229,10 +259,26 @@ def test_kmeans_picks_one_row_per_blob_nearest_its_centre():
         assert sorted(picks.tolist()) == [20, 41, 62, 83]
 
 
-def test_kmeans_minibatch_above_threshold():
-    X_pool, cluster = blobs([[0, 0], [30, 0], [0, 30]], 40, 0.5)
+def test_kmeans_minibatch_above_threshold(monkeypatch):
+    from sklearn import cluster as sk_cluster
+
+    from skprepal.strategies import _diversity
+
+    used = []
+    for name in ("KMeans", "MiniBatchKMeans"):
+        original = getattr(sk_cluster, name)
+
+        def spy(*args, _original=original, _name=name, **kwargs):
+            used.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(_diversity, name, spy)
+    X_pool, cluster = blobs([[0, 0], [30, 0], [0, 30]], 40, 0.5)  # 120 rows
     picks = KMeansSampling(minibatch_threshold=10)(None, X_pool, 3, random_state=0)
-    assert sorted(cluster[picks].tolist()) == [0, 1, 2]
+    assert used == ["MiniBatchKMeans"] and sorted(cluster[picks].tolist()) == [0, 1, 2]
+    used.clear()
+    picks = KMeansSampling(minibatch_threshold=120)(None, X_pool, 3, random_state=0)  # not above
+    assert used == ["KMeans"] and sorted(cluster[picks].tolist()) == [0, 1, 2]
 
 
 def test_kmeans_with_fewer_distinct_rows_than_picks():
@@ -273,8 +319,17 @@ def test_badge_uses_the_hidden_representation():
 def test_badge_on_a_logistic_regression():
     X, y = blobs([[0, 0, 0], [4, 0, 0], [0, 4, 0]], 30, 1.0)
     clf = LogisticRegression().fit(X, y)
-    picks = BADGE()(clf, X, 10, random_state=0)
-    assert len(set(picks.tolist())) == 10
+    proba = clf.predict_proba(X)
+    # The gradient embedding's norm: |p - onehot(argmax p)| * |x| (a linear head: h = x).
+    grad_norm = np.linalg.norm(proba - np.eye(3)[proba.argmax(axis=1)], axis=1)
+    grad_norm *= np.linalg.norm(X, axis=1)
+    uncertainty = 1.0 - proba.max(axis=1)
+    for seed in range(3):
+        picks = BADGE()(clf, X, 10, random_state=seed)
+        assert len(set(picks.tolist())) == 10
+        assert picks[0] == np.argmax(grad_norm)  # k-means++ starts from the largest gradient
+        assert set(y[picks].tolist()) == {0, 1, 2}  # diverse: every blob
+        assert np.median(uncertainty[picks]) > 5 * np.median(uncertainty)  # and uncertain
 
 
 # -- discriminative and contrastive ----------------------------------------------------------------
