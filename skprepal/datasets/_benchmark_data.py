@@ -82,8 +82,9 @@ def get_data_home(data_home: str | os.PathLike[str] | None = None) -> Path:
     Examples
     --------
     >>> from skprepal.datasets import get_data_home
-    >>> get_data_home()  # doctest: +SKIP
-    PosixPath('/work/shared/data')
+    >>> home = get_data_home()  # e.g. PosixPath('/work/shared/data')
+    >>> (home / "sst2" / "dev.tsv").is_file()
+    True
     """
     if data_home is not None:
         candidates, source = [Path(data_home)], "the data_home argument"
@@ -228,8 +229,8 @@ def load_sst2(
     Examples
     --------
     >>> from skprepal.datasets import load_sst2
-    >>> sst2 = load_sst2("dev")  # doctest: +SKIP
-    >>> sst2.data.shape, sst2.target_names  # doctest: +SKIP
+    >>> sst2 = load_sst2("dev")
+    >>> sst2.data.shape, sst2.target_names
     ((872,), ['negative', 'positive'])
     """
     _check_split(split, ("train", "dev"))
@@ -284,8 +285,8 @@ def load_ag_news(
     Examples
     --------
     >>> from skprepal.datasets import load_ag_news
-    >>> X, y = load_ag_news("test", return_X_y=True)  # doctest: +SKIP
-    >>> X.shape, int(y.max())  # doctest: +SKIP
+    >>> X, y = load_ag_news("test", return_X_y=True)
+    >>> X.shape, int(y.max())
     ((7600,), 3)
     """
     _check_split(split, ("train", "test"))
@@ -350,8 +351,8 @@ def load_trec(
     Examples
     --------
     >>> from skprepal.datasets import load_trec
-    >>> trec = load_trec("test", coarse=False)  # doctest: +SKIP
-    >>> len(trec.target_names), trec.data[0]  # doctest: +SKIP
+    >>> trec = load_trec("test", coarse=False)
+    >>> len(trec.target_names), trec.data[0]
     (50, 'How far is it from Denver to Aspen ?')
     """
     _check_split(split, ("train", "test"))
@@ -407,8 +408,8 @@ def load_qnli(
     Examples
     --------
     >>> from skprepal.datasets import load_qnli
-    >>> qnli = load_qnli()  # doctest: +SKIP
-    >>> qnli.data.shape, qnli.target_names  # doctest: +SKIP
+    >>> qnli = load_qnli()
+    >>> qnli.data.shape, qnli.target_names
     ((5463, 2), ['entailment', 'not_entailment'])
     """
     _check_split(split, ("dev",))
@@ -462,8 +463,8 @@ def load_imdb(
     Examples
     --------
     >>> from skprepal.datasets import load_imdb
-    >>> X, y = load_imdb("test", return_X_y=True)  # doctest: +SKIP
-    >>> X.shape, int(y.sum())  # doctest: +SKIP
+    >>> X, y = load_imdb("test", return_X_y=True)
+    >>> X.shape, int(y.sum())
     ((25000,), 12500)
     """
     _check_split(split, ("train", "test"))
