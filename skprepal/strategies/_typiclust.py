@@ -70,8 +70,8 @@ class TypiClust(QueryStrategy):
     used, so TypiClust also serves as ``initial_strategy``.
 
     It is a low-budget strategy: its authors find it ahead of uncertainty sampling at budgets of
-    a few labels per class and behind it at larger ones. Use :class:`ColdStartSwitch` to hand over to an
-    uncertainty strategy once enough labels are in.
+    a few labels per class and behind it at larger ones. Use :class:`ColdStartSwitch` to hand
+    over to an uncertainty strategy once enough labels are in.
 
     Memory: k-means runs on at most ``sample_size`` pool rows (a random sample of a larger pool;
     ``sample_size * n_features`` floats) plus the labeled rows; every pool row is then assigned
@@ -192,12 +192,10 @@ class TypiClust(QueryStrategy):
         if n_clusters <= _FULL_KMEANS_UP_TO:
             km: Any = KMeans(n_clusters=n_clusters, n_init=1, random_state=seed)
         else:
-            km = MiniBatchKMeans(
-                n_clusters=n_clusters,
-                n_init=1,
-                batch_size=min(4096, rows.shape[0]),
-                random_state=seed,
-            )
+            # scikit-learn's default batch of 1,024 rows (k-means++ then seeds on 3,072 of them):
+            # with the authors' 5,000 the seeding, most of a query's time, made one query of 350
+            # clusters on 5,400 rows 1.6 times slower here (7.2 s against 4.4 s).
+            km = MiniBatchKMeans(n_clusters=n_clusters, n_init=1, random_state=seed)
         with warnings.catch_warnings():
             # Fewer distinct rows than clusters: empty clusters simply give no pick.
             warnings.simplefilter("ignore", ConvergenceWarning)
