@@ -29,12 +29,15 @@ from sklearn.utils import check_random_state, column_or_1d
 from skprepal._compat import Interval, StrOptions, fit_context
 from skprepal._hf import (
     DEFAULT_MODEL,
+    TRAINING_PRECISIONS,
+    check_precision,
     effective_max_length,
     length_sorted_batches,
     load_tokenizer,
     read_encoder_spec,
     resolve_device,
     resolve_model_folder,
+    resolve_precision,
     tokenize,
 )
 from skprepal._training import class_weights, stratified_split
@@ -49,6 +52,7 @@ _META_FILE = "skprepal_finetuner.json"
 _PARAMS_SAVED = (
     "epochs", "min_steps", "learning_rate", "batch_size", "max_length", "weight_decay",
     "warmup_ratio", "validation_fraction", "early_stopping_patience", "device", "random_state",
+    "precision",
 )
 
 
@@ -181,6 +185,13 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         Weights of the classes in the cross-entropy loss, as in scikit-learn.
     device : str, default="auto"
         ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
+        Mixed precision of training, through the ``Trainer``'s own ``bf16`` / ``fp16`` options
+        (autocast, fp32 master weights; fp16 adds loss scaling on a GPU). ``"auto"`` picks bf16
+        on CPUs with AMX-BF16 or AVX512_BF16 and on CUDA GPUs of compute capability 8.0 or
+        more, fp16 on 7.x GPUs, fp32 elsewhere (as :class:`~skprepal.FrozenLLMTransformer`
+        does; the rule is in ``benchmarks/README.md``). Prediction runs in fp32. The precision
+        in effect is in ``precision_``.
     output_dir : str, path-like or None, default=None
         Where the ``Trainer`` writes checkpoints. None uses a temporary folder removed after
         ``fit``, so nothing is left behind.
@@ -204,6 +215,8 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         The epochs trained: ``epochs``, raised where ``min_steps`` asks for more.
     device_ : str
         The device the model is on.
+    precision_ : str
+        The training precision in effect (``"auto"`` resolved for this machine).
     log_history_ : list of dict
         The ``Trainer``'s log: training loss per epoch, validation loss when held out.
     n_features_in_ : int
@@ -245,6 +258,7 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         "early_stopping_patience": [Interval(Integral, 1, None, closed="left"), None],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "device": [str],
+        "precision": [str],
         "output_dir": [str, os.PathLike, None],
         "random_state": ["random_state"],
     }
@@ -266,6 +280,7 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         device: str = "auto",
         output_dir: str | os.PathLike | None = None,
         random_state: Any = None,
+        precision: str = "auto",
     ) -> None:
         self.model = model
         self.epochs = epochs
@@ -281,6 +296,7 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         self.device = device
         self.output_dir = output_dir
         self.random_state = random_state
+        self.precision = precision
 
     # -- fitting ---------------------------------------------------------------------------
 
@@ -317,13 +333,18 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
             raise InvalidInputError(
                 "early_stopping_patience needs held-out data: set validation_fraction too."
             )
+        check_precision(self.precision, TRAINING_PRECISIONS)
         device = resolve_device(self.device)
+        precision = resolve_precision(
+            self.precision, device, allowed=TRAINING_PRECISIONS, training=True
+        )
         folder = resolve_model_folder(self.model)
         spec = read_encoder_spec(folder)
         tokenizer = load_tokenizer(spec.transformer_folder)
         self.classes_ = classes
         self.model_path_ = str(folder)
         self.device_ = device
+        self.precision_ = precision
         self.max_length_ = effective_max_length(self.max_length, tokenizer, spec)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         train_rows, eval_rows = self._split(y_index, seed)
@@ -343,6 +364,12 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
             )
             trainer.train()
             model = trainer.model
+            if self.precision_ != "fp32":
+                # accelerate wraps the forward of a mixed-precision model in autocast; the
+                # fitted model predicts in fp32, as the same weights saved and loaded do.
+                accelerator = getattr(trainer, "accelerator", None)
+                if accelerator is not None:
+                    model = accelerator.unwrap_model(model, keep_fp32_wrapper=False)
         model.eval()
         self.model_ = model.to(device)
         self.tokenizer_ = tokenizer
@@ -428,6 +455,9 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
             report_to="none",
             disable_tqdm=not sys.stderr.isatty(),
             use_cpu=device == "cpu",
+            # The Trainer's own mixed precision: autocast around forward and loss, fp32 weights.
+            bf16=self.precision_ == "bf16",
+            fp16=self.precision_ == "fp16",
             seed=seed,
             data_seed=seed,
             dataloader_pin_memory=False,
@@ -539,6 +569,7 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
             "classes": _classes_to_json(np.asarray(self.classes_)),
             "max_length": self.max_length_,
             "epochs": self.epochs_,
+            "precision": getattr(self, "precision_", "fp32"),
             "lower_case": bool(getattr(self, "_lower_case", False)),
             "n_features_in": getattr(self, "n_features_in_", None),
         }
@@ -585,6 +616,7 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
         estimator.classes_ = _classes_from_json(meta["classes"])
         estimator.max_length_ = meta["max_length"]
         estimator.epochs_ = meta.get("epochs", estimator.epochs)
+        estimator.precision_ = meta.get("precision", "fp32")
         estimator.model_path_ = str(folder)
         estimator.log_history_ = []
         estimator._lower_case = meta["lower_case"]

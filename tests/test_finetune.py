@@ -237,3 +237,66 @@ def test_pickle_round_trip(tiny_bert):
     clf = _tuner(tiny_bert, epochs=1).fit(X, y)
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+# -- mixed precision -------------------------------------------------------------------------
+
+
+def _capture_training_arguments(monkeypatch):
+    import skprepal.finetune as finetune_module
+
+    captured = []
+    original = finetune_module._training_arguments
+
+    def spy(**kwargs):
+        captured.append(kwargs)
+        return original(**kwargs)
+
+    monkeypatch.setattr(finetune_module, "_training_arguments", spy)
+    return captured
+
+
+def test_precision_goes_through_the_trainers_own_options(tiny_bert, monkeypatch):
+    import skprepal._hf._precision as precision_module
+    from skprepal._hf import Hardware
+
+    captured = _capture_training_arguments(monkeypatch)
+    X, y = _toy()
+    fp32 = _tuner(tiny_bert, epochs=1, precision="fp32").fit(X, y)
+    assert fp32.precision_ == "fp32"
+    assert (captured[-1]["bf16"], captured[-1]["fp16"]) == (False, False)
+    # bf16 runs on any CPU (emulated without AMX-BF16 / AVX512_BF16): really mixed precision,
+    # so the losses move off fp32's; fp32 master weights, so predictions come back in float64.
+    bf16 = _tuner(tiny_bert, epochs=1, precision="bf16").fit(X, y)
+    assert bf16.precision_ == "bf16"
+    assert (captured[-1]["bf16"], captured[-1]["fp16"]) == (True, False)
+    assert bf16.log_history_[-1]["train_loss"] != fp32.log_history_[-1]["train_loss"]
+    assert next(bf16.model_.parameters()).dtype == torch.float32
+    assert bf16.predict_proba(X).dtype == np.float64
+    # "auto" follows the hardware found: bf16 where the CPU has it natively, fp32 otherwise.
+    amx = Hardware("cpu", "a CPU with AMX", frozenset({"avx512f", "amx_tile", "amx_bf16"}))
+    monkeypatch.setattr(precision_module, "detect_hardware", lambda device: amx)
+    assert _tuner(tiny_bert, epochs=1).fit(X, y).precision_ == "bf16"
+    assert captured[-1]["bf16"] is True
+    avx2 = Hardware("cpu", "AMD EPYC", frozenset({"avx2", "fma"}))
+    monkeypatch.setattr(precision_module, "detect_hardware", lambda device: avx2)
+    assert _tuner(tiny_bert, epochs=1).fit(X, y).precision_ == "fp32"
+    assert captured[-1]["bf16"] is False
+
+
+def test_precision_survives_save_and_load(tiny_bert, tmp_path):
+    X, y = _toy()
+    clf = _tuner(tiny_bert, epochs=1, precision="bf16").fit(X, y)
+    restored = TransferFineTuner.load(clf.save(tmp_path / "saved"), device="cpu")
+    assert restored.precision == "bf16" and restored.precision_ == "bf16"
+    np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+
+
+def test_precision_errors(tiny_bert):
+    X, y = _toy()
+    with pytest.raises(InvalidInputError, match="fp16.*GPU only"):
+        _tuner(tiny_bert, precision="fp16").fit(X, y)
+    with pytest.raises(InvalidInputError, match="'int8' is not supported.*inference-only"):
+        _tuner(tiny_bert, precision="int8").fit(X, y)
+    with pytest.raises(InvalidInputError, match="Did you mean 'bf16'"):
+        _tuner(tiny_bert, precision="bfloat16").fit(X, y)

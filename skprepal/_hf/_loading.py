@@ -312,8 +312,9 @@ def load_tokenizer(folder: Path) -> Any:
         raise ModelNotFoundError(f"cannot load a tokenizer from {str(folder)!r}: {exc}") from exc
 
 
-@functools.lru_cache(maxsize=2)
-def load_encoder(transformer_folder: Path, device: str) -> tuple[Any, Any]:
+# Room for one model at two precisions (int8 keeps its fp32 source) and one other model.
+@functools.lru_cache(maxsize=4)
+def load_encoder(transformer_folder: Path, device: str, precision: str = "fp32") -> tuple[Any, Any]:
     """Load a frozen encoder and its tokenizer, in eval mode, on ``device``.
 
     Loaded models are shared between estimators in one process (the weights are never modified),
@@ -325,6 +326,9 @@ def load_encoder(transformer_folder: Path, device: str) -> tuple[Any, Any]:
         Folder with the Hugging Face config, weights and tokenizer.
     device : str
         A concrete torch device, from :func:`~skprepal._hf.resolve_device`.
+    precision : str, default="fp32"
+        A resolved precision. ``"int8"`` returns a dynamically quantized copy of the fp32 model
+        (CPU only); every other precision shares the fp32 weights, run under autocast.
 
     Returns
     -------
@@ -338,6 +342,11 @@ def load_encoder(transformer_folder: Path, device: str) -> tuple[Any, Any]:
     ModelNotFoundError
         If transformers cannot load an encoder from it.
     """
+    if precision == "int8":
+        from skprepal._hf._precision import quantize_int8
+
+        model, tokenizer = load_encoder(transformer_folder, device)
+        return quantize_int8(model), tokenizer
     refuse_remote_code(transformer_folder)
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging

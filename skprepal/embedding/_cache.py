@@ -31,9 +31,18 @@ __all__ = ["EmbeddingCache", "cache_namespace", "text_keys"]
 
 CACHE_FILE = "embeddings.sqlite3"
 # Bumped whenever the meaning of a stored vector changes, so old entries are never served.
-CACHE_FORMAT = 1
-# SQLite limits the number of bound parameters of one statement (999 in older builds).
+# 2: the precision and the backend of the forward pass are part of every key.
+CACHE_FORMAT = 2
+# SQLite limits the number of bound parameters of one statement (999 in builds before 3.32).
 _LOOKUP_CHUNK = 900
+# Pages of a new file. At SQLite's default 4 KiB a row of a WITHOUT ROWID table keeps at most
+# about 1 KB on its page, so every 384-float vector (1.5 KB) spilled onto an overflow page:
+# reading 10,000 cached vectors took 165 ms, 53 ms with 32 KiB pages (rows up to about 8 KB, a
+# 2,000-dimensional vector, stay on their page). Files made before keep their page size.
+_PAGE_SIZE = 32_768
+# Reads through a memory map instead of read() calls into SQLite's page cache: 53 ms -> 36 ms
+# for 10,000 vectors. Address space only; the OS pages the file in as it is read.
+_MMAP_BYTES = 1 << 30
 _DTYPE = np.dtype("<f4")
 # SQLite's primary result codes for a damaged file: SQLITE_CORRUPT and SQLITE_NOTADB.
 _CORRUPT_CODES = {11, 26}
@@ -84,14 +93,21 @@ def text_keys(namespace: bytes, texts: np.ndarray) -> list[bytes]:
 
     Each part is length-prefixed, so ``("ab", "c")`` and ``("a", "bc")`` never collide.
     """
-    rows = texts.reshape(len(texts), -1)
+    # The namespace is hashed once; each text continues from a copy of that state.
+    base = hashlib.blake2b(namespace, digest_size=20)
     keys = []
-    for row in rows:
-        digest = hashlib.blake2b(namespace, digest_size=20)
+    if texts.ndim == 1:
+        for text in texts.tolist():
+            data = text.encode("utf-8", "surrogatepass")
+            digest = base.copy()
+            digest.update(len(data).to_bytes(8, "little") + data)
+            keys.append(digest.digest())
+        return keys
+    for row in texts.reshape(len(texts), -1).tolist():
+        digest = base.copy()
         for part in row:
             data = part.encode("utf-8", "surrogatepass")
-            digest.update(len(data).to_bytes(8, "little"))
-            digest.update(data)
+            digest.update(len(data).to_bytes(8, "little") + data)
         keys.append(digest.digest())
     return keys
 
@@ -151,7 +167,10 @@ class EmbeddingCache:
                 # "database is locked" at once, without its busy timeout, while another process
                 # does the same: retry until the timeout instead.
                 if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    # Only a file without tables takes a new page size (and only before WAL).
+                    db.execute(f"PRAGMA page_size={_PAGE_SIZE}")
                     db.execute("PRAGMA journal_mode=WAL")
+                db.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
                 # NORMAL in WAL mode keeps every committed transaction intact after a crash of
                 # the process; only an OS crash may roll back the last commits.
                 db.execute("PRAGMA synchronous=NORMAL")
@@ -259,18 +278,59 @@ class EmbeddingCache:
 
     def _get_many(self, keys: Sequence[bytes], dim: int | None) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), _LOOKUP_CHUNK):
-            chunk = unique[start : start + _LOOKUP_CHUNK]
+        for key, blob in self._rows(list(dict.fromkeys(keys))):
+            if len(blob) % _DTYPE.itemsize or (dim and len(blob) != dim * _DTYPE.itemsize):
+                continue
+            found[key] = np.frombuffer(blob, dtype=_DTYPE)
+        return found
+
+    def _rows(self, unique_keys: list[bytes]) -> Iterable[tuple[bytes, bytes]]:
+        chunk_size = _LOOKUP_CHUNK
+        if hasattr(self._db, "getlimit"):  # Python >= 3.11: the build's own limit
+            limit = self._db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            chunk_size = max(1, min(limit, 30_000))
+        for start in range(0, len(unique_keys), chunk_size):
+            chunk = unique_keys[start : start + chunk_size]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
+            yield from self._db.execute(
                 f"SELECT key, vector FROM embeddings WHERE key IN ({marks})", chunk
             )
-            for key, blob in rows:
-                if len(blob) % _DTYPE.itemsize or (dim and len(blob) != dim * _DTYPE.itemsize):
-                    continue
-                found[key] = np.frombuffer(blob, dtype=_DTYPE)
-        return found
+
+    def read_into(self, keys: Sequence[bytes], out: np.ndarray) -> np.ndarray:
+        """Copy the stored vectors of ``keys`` into the rows of ``out`` in one pass.
+
+        The fast path of a cached transform: no array per row, one copy of all the bytes.
+
+        Parameters
+        ----------
+        keys : sequence of bytes
+            Distinct keys; ``keys[i]`` fills ``out[i]``.
+        out : ndarray of float32, shape (len(keys), dim)
+            Written where a key is found; other rows are left as they are.
+
+        Returns
+        -------
+        ndarray of bool, shape (len(keys),)
+            Which rows were found. A stored value of the wrong size counts as missing (and so
+            is recomputed).
+        """
+        found = np.zeros(len(keys), dtype=bool)
+
+        def read() -> np.ndarray:
+            slot_of = {key: i for i, key in enumerate(keys)}
+            width = out.shape[1] * _DTYPE.itemsize
+            slots, blobs = [], []
+            for key, blob in self._rows(list(keys)):
+                if len(blob) == width:
+                    slots.append(slot_of[key])
+                    blobs.append(blob)
+            if slots:
+                rows = np.asarray(slots, dtype=np.intp)
+                out[rows] = np.frombuffer(b"".join(blobs), dtype=_DTYPE).reshape(len(rows), -1)
+                found[rows] = True
+            return found
+
+        return self._guarded(read, lambda: found)
 
     def put_many(self, items: Iterable[tuple[bytes, np.ndarray]]) -> None:
         """Store vectors in one transaction: all of them are written, or none."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from skprepal._hf import CHUNK_SIZE, length_sorted_batches
+from skprepal._hf import CHUNK_SIZE, length_sorted_batches, precision_context
 from skprepal.embedding._pooling import pool
 
 __all__ = ["Encoder"]
@@ -34,6 +34,9 @@ class Encoder:
         Torch device of ``model``.
     lower_case : bool
         Lower-case texts before tokenizing (sentence-transformers' ``do_lower_case``).
+    precision : str
+        The resolved precision: ``"bf16"`` and ``"fp16"`` run the forward pass under autocast;
+        ``"int8"`` means ``model`` is already quantized; ``"fp32"`` is plain.
     """
 
     model: Any
@@ -43,14 +46,18 @@ class Encoder:
     normalize: bool
     device: str
     lower_case: bool = False
+    precision: str = "fp32"
 
     def _forward(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         import torch
 
         tensors = {k: torch.from_numpy(v).to(self.device) for k, v in inputs.items()}
-        output = self.model(**tensors)
+        with precision_context(self.precision, self.device):
+            output = self.model(**tensors)
         tokens = output.last_hidden_state if hasattr(output, "last_hidden_state") else output[0]
-        vectors = pool(self.pooling, tokens, tensors["attention_mask"])
+        # Pooled in fp32 whatever the forward pass ran in: a mean over hundreds of bf16 values
+        # would round away what the low precision kept.
+        vectors = pool(self.pooling, tokens.float(), tensors["attention_mask"])
         if self.normalize:
             vectors = torch.nn.functional.normalize(vectors, p=2.0, dim=1)
         return vectors.float().cpu().numpy()
