@@ -362,11 +362,17 @@ class ScoreStrategy(QueryStrategy):
             if not inside.any():
                 continue
             where = np.flatnonzero(inside)
-            # A view where the whole chunk is in the pool; else a copy of its pool rows only
-            # (bounded by the chunk), so labeled rows are never scored.
-            chunk = X[start:stop] if where.shape[0] == stop - start else _take(X, start + where)
+            if 2 * where.shape[0] >= stop - start:
+                # Mostly pool: score the chunk as a view (no copy) and drop the other rows.
+                chunk = X[start:stop]
+                keep = where
+            else:
+                # Mostly labeled or skipped: copy only the pool rows, bounded by the chunk.
+                chunk = _take(X, start + where)
+                keep = slice(None)
             if self.needs_vectors:
                 chunk = check_vectors(chunk, self._label)
-            scores = _score_keys(score_chunk(chunk), where.shape[0], self._label)
+            scores = _score_keys(score_chunk(chunk), n_rows(chunk), self._label)[keep]
+            del chunk  # before the next chunk is read: one chunk in memory at a time
             best.update(scores, ties[where], start + where)
         return best.result()
