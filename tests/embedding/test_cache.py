@@ -55,7 +55,9 @@ def test_repeat_transform_is_served_from_the_cache(tiny_bert, texts, tmp_path, m
 
 def test_only_new_texts_are_embedded(tiny_bert, texts, tmp_path, monkeypatch):
     embedder = FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu").fit(texts)
+    assert (embedder.n_embedded_, embedder.n_cached_) == (0, 0)
     embedder.transform(texts[:3])
+    assert (embedder.n_embedded_, embedder.n_cached_) == (3, 0)
     seen = []
     original = Encoder.iter_embeddings
 
@@ -66,6 +68,10 @@ def test_only_new_texts_are_embedded(tiny_bert, texts, tmp_path, monkeypatch):
     monkeypatch.setattr(Encoder, "iter_embeddings", spy)
     out = embedder.transform(texts)
     assert sorted(seen) == sorted(set(texts) - set(texts[:3]))
+    # Counts of distinct texts: the last text repeats the first.
+    assert (embedder.n_embedded_, embedder.n_cached_) == (len(seen), 3)
+    embedder.transform(texts)
+    assert (embedder.n_embedded_, embedder.n_cached_) == (0, len(set(texts)))
     uncached = FrozenLLMTransformer(tiny_bert, device="cpu").fit_transform(texts)
     np.testing.assert_allclose(out, uncached, atol=1e-6)
 
@@ -77,6 +83,23 @@ def test_settings_that_change_the_output_do_not_share_entries(tiny_bert, texts, 
     assert not np.allclose(mean, cls) and not np.allclose(mean, unit)
     with EmbeddingCache(tmp_path) as cache:
         assert len(cache) == 3 * len(set(texts))
+
+
+def test_max_length_is_part_of_the_key(tiny_bert, texts, tmp_path):
+    # Cached vectors of texts cut at 10 tokens must never answer for a max_length=256 transform.
+    long_rows = [i for i, text in enumerate(texts) if len(text.split()) > 10]
+    assert long_rows
+    short = FrozenLLMTransformer(
+        tiny_bert, max_length=10, cache_dir=tmp_path, device="cpu"
+    ).fit_transform(texts)
+    full = FrozenLLMTransformer(
+        tiny_bert, max_length=256, cache_dir=tmp_path, device="cpu"
+    ).fit_transform(texts)
+    reference = FrozenLLMTransformer(tiny_bert, max_length=256, device="cpu").fit_transform(texts)
+    np.testing.assert_allclose(full, reference, atol=1e-6)
+    assert not np.allclose(short[long_rows], full[long_rows], atol=1e-3)
+    with EmbeddingCache(tmp_path) as cache:
+        assert len(cache) == 2 * len(set(texts))
 
 
 def test_identity_is_the_weights_not_the_name(tmp_path, tiny_bert, texts):
@@ -98,7 +121,7 @@ def test_identity_is_the_weights_not_the_name(tmp_path, tiny_bert, texts):
 def test_no_pickle_is_ever_loaded(tiny_bert, texts, tmp_path, monkeypatch):
     import pickle
 
-    FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu").fit_transform(texts)
+    first = FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu").fit_transform(texts)
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the cache must not unpickle anything")
@@ -108,8 +131,7 @@ def test_no_pickle_is_ever_loaded(tiny_bert, texts, tmp_path, monkeypatch):
     monkeypatch.setattr(pickle, "load", forbidden)
     monkeypatch.setattr(np, "load", forbidden)
     monkeypatch.setattr(Encoder, "_forward", forbidden)
-    out = embedder.transform(texts)
-    assert out.shape == (len(texts), 32)
+    np.testing.assert_array_equal(embedder.transform(texts), first)
 
 
 def test_a_damaged_entry_is_recomputed(tiny_bert, texts, tmp_path):
