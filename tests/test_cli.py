@@ -24,7 +24,7 @@ def test_version_flag():
 def test_demo_runs_the_whole_protocol(tiny_bert, tmp_path, capsys):
     assert main(["demo", "--model", str(tiny_bert), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "670 support tickets, 5 classes" in out
+    assert "1740 support tickets, 12 classes" in out
     for strategy in ("random", "entropy", "margin", "badge"):
         assert strategy in out
     for phase in ("embedding (once)", "AL head fits", "AL queries", "fine-tuning (final models)"):

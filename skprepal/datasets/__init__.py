@@ -1,4 +1,4 @@
-"""Data sets: the sample shipped with skprepal, and loaders for the benchmarks in
+"""Data sets: the samples shipped with skprepal, and loaders for the benchmarks in
 ``../shared/data``."""
 
 from skprepal.datasets._benchmark_data import (
@@ -9,7 +9,7 @@ from skprepal.datasets._benchmark_data import (
     load_sst2,
     load_trec,
 )
-from skprepal.datasets._sample import load_sample_texts
+from skprepal.datasets._sample import load_sample_texts, load_support_tickets
 
 __all__ = [
     "get_data_home",
@@ -18,5 +18,6 @@ __all__ = [
     "load_qnli",
     "load_sample_texts",
     "load_sst2",
+    "load_support_tickets",
     "load_trec",
 ]
