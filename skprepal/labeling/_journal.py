@@ -89,11 +89,12 @@ class Journal:
                 f"no session file at {str(self.path)!r}; create one with "
                 "LabelingSession.create(path, texts, labels=[...])."
             )
-        self._conn = self._connect(timeout)
         try:
+            self._conn = self._connect(timeout)
             version = self.meta("format")
-        except sqlite3.DatabaseError:
-            self._conn.close()
+        except (sqlite3.DatabaseError, KeyError):
+            if hasattr(self, "_conn"):
+                self._conn.close()
             raise InvalidInputError(
                 f"{str(self.path)!r} is not a skprepal session file (no session tables in it)."
             ) from None

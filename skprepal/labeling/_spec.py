@@ -77,7 +77,15 @@ def from_spec(spec: Any) -> Any:
             raise InvalidInputError(
                 f"the session file names {spec['class']!r}, which is not an estimator class."
             )
-        return cls(**{k: from_spec(v) for k, v in spec["params"].items()})
+        params = {k: from_spec(v) for k, v in spec["params"].items()}
+        unknown = sorted(set(params) - set(cls._get_param_names()))
+        if unknown:
+            raise InvalidInputError(
+                f"the session file sets {', '.join(unknown)} of {spec['class']}, which this "
+                "version of skprepal does not know: it was written by a newer skprepal; "
+                "upgrade to open it."
+            )
+        return cls(**params)
     if isinstance(spec, dict):
         return {k: from_spec(v) for k, v in spec.items()}
     return spec

@@ -241,3 +241,27 @@ def test_export_writes_the_labels_in_answer_order(make_session, tmp_path):
     assert [json.loads(line)["annotator"] for line in lines] == ["ana"] * 3
     with pytest.raises(InvalidInputError, match="format='xml' is not supported"):
         session.export(tmp_path / "out.xml", format="xml")
+
+
+def test_a_failed_create_leaves_no_session_behind(tmp_path):
+    with pytest.raises(Exception, match="folder|model|found|exist"):
+        LabelingSession.create(
+            tmp_path / "s.sqlite3", ["a", "b"], ["x", "y"],
+            embedder=FrozenLLMTransformer(str(tmp_path / "no-such-model")),
+        )
+    assert not (tmp_path / "s.sqlite3").exists()
+
+
+def test_a_garbage_file_and_settings_from_a_newer_version_are_clear_errors(make_session, tmp_path):
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(InvalidInputError, match="not a skprepal session file"):
+        LabelingSession.open(garbage)
+    session, _ = make_session()
+    session.close()
+    with sqlite3.connect(session.path) as conn:
+        spec = json.loads(conn.execute("SELECT value FROM meta WHERE key='learner'").fetchone()[0])
+        spec["params"]["from_the_future"] = 1
+        conn.execute("UPDATE meta SET value=? WHERE key='learner'", (json.dumps(spec),))
+    with pytest.raises(InvalidInputError, match="sets from_the_future of .* newer skprepal"):
+        LabelingSession.open(session.path)
