@@ -12,7 +12,7 @@ TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,--extra-index-ur
 PIP := $(BIN)/python -m pip
 PYTEST_ARGS ?=
 
-.PHONY: test demo bench bench-quick docs mutation clean help
+.PHONY: test demo bench bench-quick docs mutation label-studio-check clean help
 
 help:
 	@echo "make test   - create $(VENV)/, install skprepal[dev], run the test suite"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench  - run the benchmarks in benchmarks/ (hours; make bench-quick: minutes)"
 	@echo "make docs   - build the Sphinx HTML into docs/_build/html"
 	@echo "make mutation - mutation testing of the core modules (about an hour; tests/MUTATION.md)"
+	@echo "make label-studio-check - skprepal as the ML backend of a real Label Studio (minutes)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +86,21 @@ MUTATION_ENV = OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 mutation: $(VENV)/.installed-dev
 	$(MUTATION_ENV) nice -n 10 $(BIN)/mutmut run --max-children 1 $(MUTANTS)
 	$(BIN)/python tests/mutation_report.py
+
+# skprepal as the ML backend of a real Label Studio server on 127.0.0.1 (REST API, webhooks,
+# predictions, task order, restart, export): tests/integration/label_studio_check.py. label-studio
+# pins many packages of its own, so it gets its own virtual environment, $(LS_VENV)/. Installing
+# it takes minutes and the run about ten (Label Studio's first start migrates its database): not
+# part of make test / CI. The figures go to label-studio-check.json.
+LS_VENV ?= .venv-ls
+LABEL_STUDIO ?= label-studio==1.23.2
+$(LS_VENV)/bin/label-studio:
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install "$(LABEL_STUDIO)"
+
+label-studio-check: $(VENV)/.installed-dev $(LS_VENV)/bin/label-studio
+	$(BIN)/python tests/integration/label_studio_check.py --ls-bin $(LS_VENV)/bin/label-studio \
+	  --report label-studio-check.json
 
 docs: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html

@@ -55,6 +55,7 @@ def _build_parser() -> argparse.ArgumentParser:
     embed = commands.add_parser("embed", help="fill the embedding cache for the texts of a file")
     _add_file_arguments(embed, labels=False)
     _add_labeling_commands(commands)
+    _add_label_studio_backend_command(commands)
     return parser
 
 
@@ -220,6 +221,67 @@ def _embed(args: argparse.Namespace) -> None:
           f"the cache at {args.cache_dir} holds {size} embeddings")
 
 
+def _add_label_studio_backend_command(commands: argparse._SubParsersAction) -> None:
+    backend = commands.add_parser(
+        "label-studio-backend",
+        help="serve a labeling session to Label Studio as its ML backend",
+        description="Label Studio's ML backend protocol over a session file: predictions with "
+        "skprepal's suggestions (score = confidence: sort ascending for the least certain "
+        "first), and every annotation journaled in the session. Connect it in the project's "
+        "Settings -> Model with the URL this prints. With basic auth, also add the "
+        "Authorization header to the project's webhook to this backend (Label Studio adds "
+        "none); see docs/integrations.rst.",
+    )
+    backend.add_argument("--session", required=True, help="the session file (it must exist)")
+    backend.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    backend.add_argument(
+        "--port", type=int, default=9090, help="port to listen on (default: %(default)s)"
+    )
+    backend.add_argument(
+        "--basic-auth-user", default=None,
+        help="require HTTP basic auth with this user (default: $BASIC_AUTH_USER, else none)",
+    )
+    backend.add_argument(
+        "--basic-auth-pass", default=None,
+        help="... and this password (default: $BASIC_AUTH_PASS)",
+    )
+
+
+def _label_studio_backend(args: argparse.Namespace) -> None:
+    import os
+    from pathlib import Path
+
+    from skprepal.exceptions import InvalidInputError
+
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise InvalidInputError(
+            f"`skprepal label-studio-backend` needs the web packages ({exc.name} is missing): "
+            "pip install 'skprepal[label]'"
+        ) from None
+    if not Path(args.session).is_file():
+        raise InvalidInputError(
+            f"no session file at {args.session!r}; make one with `skprepal label FILE --labels "
+            "...` or LabelingSession.create(path, texts, labels)."
+        )
+    from skprepal.labeling import serve_label_studio_backend
+
+    user = args.basic_auth_user or os.environ.get("BASIC_AUTH_USER")
+    password = args.basic_auth_pass or os.environ.get("BASIC_AUTH_PASS")
+    if bool(user) != bool(password):
+        raise InvalidInputError("give both --basic-auth-user and --basic-auth-pass, or neither.")
+    print(f"Label Studio ML backend for {args.session} at http://{args.host}:{args.port} "
+          f"(basic auth: {'on' if user else 'off'}); Ctrl-C stops it.", flush=True)
+    serve_label_studio_backend(
+        args.session, host=args.host, port=args.port, basic_auth_user=user,
+        basic_auth_pass=password,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status.
 
@@ -247,6 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _simulate(args)
         elif args.command == "embed":
             _embed(args)
+        elif args.command == "label-studio-backend":
+            _label_studio_backend(args)
         elif args.command in ("label", "export", "finetune"):
             from skprepal.labeling import _cli
 

@@ -399,12 +399,57 @@ class LabelingSession:
         self._sync()
         return {"seq": seq, "row": row, "label": fields.get("label")}
 
+    def _write_many(self, entries: Sequence[dict[str, Any]]) -> list[int | None]:
+        """Journal many answers and skips in one transaction, then refit once (imports).
+
+        Each entry has ``kind`` ("answer" or "skip"), ``row`` and optionally ``label``,
+        ``annotator`` and ``request_id``; rows and labels are checked before anything is
+        written. Returns each entry's seq (None for a request id already journaled).
+        """
+        checked = []
+        for entry in entries:
+            row = self._check_row(entry["row"])
+            label = self._check_label(entry["label"]) if entry["kind"] == "answer" else None
+            checked.append((entry["kind"], row, label, entry))
+        with self._journal.transaction() as conn:
+            seqs = [
+                self._journal.append(
+                    conn, kind, row, label=label, annotator=entry.get("annotator"),
+                    request_id=entry.get("request_id"),
+                )
+                for kind, row, label, entry in checked
+            ]
+        self._sync()
+        return seqs
+
+    def import_labels(self, path: str | os.PathLike, format: str, **options: Any) -> dict:
+        """Answer (and skip) items with labels made in another tool; the session goes on from
+        there. See :func:`skprepal.labeling.import_labels` for the formats and options."""
+        from skprepal.labeling._importers import import_labels
+
+        return import_labels(self, path, format, **options)
+
     def undo(
-        self, *, annotator: str | None = None, request_id: str | None = None
+        self,
+        *,
+        annotator: str | None = None,
+        request_id: str | None = None,
+        seq: int | None = None,
     ) -> dict[str, Any] | None:
         """Take back the last answer or skip (of ``annotator``, or of anyone if None).
 
         The item returns to the state before it: the pool, or an earlier answer it had.
+
+        Parameters
+        ----------
+        annotator : str or None
+            Whose last entry to take back (None: anyone's); kept in the journal.
+        request_id : str or None
+            A client's id for this undo: retried with the same id, it is journaled once.
+        seq : int or None
+            Take back this journal entry (``answer(...)["seq"]``) rather than the last one, e.g.
+            when an annotation made in another tool is deleted there. Nothing happens if it is
+            no longer in force.
 
         Returns
         -------
@@ -414,7 +459,13 @@ class LabelingSession:
         """
         with self._journal.transaction() as conn:
             self._sync()
-            mine = [e for e in self._active.values() if annotator is None or e.annotator == annotator]
+            if seq is not None:
+                mine = [self._active[seq]] if seq in self._active else []
+            else:
+                mine = [
+                    e for e in self._active.values()
+                    if annotator is None or e.annotator == annotator
+                ]
             if not mine:
                 return None
             last = max(mine, key=lambda e: e.seq)
@@ -464,7 +515,12 @@ class LabelingSession:
             The output file.
         format : str, default="csv"
             One of :data:`~skprepal.labeling.EXPORT_FORMATS`: ``"csv"`` (columns ``id, text,
-            label, annotator, time``) or ``"jsonl"`` (the same keys, one object per line).
+            label, annotator, time``), ``"jsonl"`` (the same keys, one object per line),
+            ``"label-studio"`` (Label Studio's JSON export of annotated tasks),
+            ``"label-studio-tasks"`` (every item as a Label Studio task with skprepal's
+            suggestion and score as a prediction), ``"prodigy"`` (Prodigy JSONL) or
+            ``"argilla"`` (Argilla 2.x flattened records). The last four include skipped items,
+            as each tool marks them.
 
         Returns
         -------
@@ -481,6 +537,7 @@ class LabelingSession:
         rows, labels = self.labeled()
         records = [
             {
+                "row": r,
                 "id": self._ids[r],
                 "text": self._texts[r],
                 "label": label,
@@ -490,7 +547,7 @@ class LabelingSession:
             for r, label in zip(rows, labels, strict=True)
         ]
         path = Path(path)
-        WRITERS[format](records, path)
+        WRITERS[format](records, path, self)
         return path
 
     @property
