@@ -163,7 +163,14 @@ class LabelingSession:
             "skprepal_version": __version__,
         }
         journal = Journal.create(path, ids=ids, texts=texts.tolist(), meta=meta)
-        return cls(journal, _token=_CONSTRUCT)
+        try:
+            return cls(journal, _token=_CONSTRUCT)
+        except BaseException:
+            # Embedding failed or was interrupted: no half-made session is left to be reopened.
+            journal.close()
+            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> LabelingSession:
