@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -18,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 
-from skprepal._compat import HasMethods, Interval, fit_context, validate_data
+from skprepal._compat import HasMethods, Interval, fit_context, one_blas_thread, validate_data
 from skprepal._history import make_record
 from skprepal._labels import (
     check_classes,
@@ -40,6 +41,8 @@ logger = logging.getLogger(__name__)
 # scikit-learn warns on every fit when a round holds more classes than half its labels (77
 # intents, 50 initial labels): expected in active learning, and said once in the log instead.
 _MANY_CLASSES_WARNING = "The number of unique classes is greater than 50%"
+# Heads fit on up to this many labels run BLAS on one thread (see _compat.one_blas_thread).
+_SMALL_FIT_ROWS = 20_000
 
 
 def _head_has(attribute: str):
@@ -721,7 +724,10 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         self._recorded_order = self._state.order.copy()
 
     def _fit_head(self, X: np.ndarray, y: np.ndarray) -> Any:
-        with warnings.catch_warnings(record=True) as caught:
+        small = X.shape[0] <= _SMALL_FIT_ROWS
+        with warnings.catch_warnings(record=True) as caught, (
+            one_blas_thread() if small else contextlib.nullcontext()
+        ):
             warnings.filterwarnings("always", message=_MANY_CLASSES_WARNING)
             previous = self.estimator_
             warm = (

@@ -26,6 +26,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
+from skprepal._compat import one_blas_thread
 from skprepal._validation import check_params
 from skprepal.exceptions import InvalidInputError
 
@@ -352,6 +353,18 @@ class ScoreStrategy(QueryStrategy):
         rng = self._tie_rng(context)
         best = RunningTopN(n)
         step = score_chunk_rows(X) if chunk_rows is None else max(1, int(chunk_rows))
+        with one_blas_thread():
+            return self._scan(score_chunk, X, pool_mask, step, rng, best)
+
+    def _scan(
+        self,
+        score_chunk: Any,
+        X: Any,
+        pool_mask: np.ndarray,
+        step: int,
+        rng: np.random.RandomState | None,
+        best: RunningTopN,
+    ) -> np.ndarray:
         n_samples = n_rows(X)
         for start in range(0, n_samples, step):
             stop = min(start + step, n_samples)
