@@ -4,7 +4,9 @@ A folder holds ``vectors.npy`` (an ``.npy`` file, so ``np.load(..., mmap_mode="r
 ``ids.txt`` (one id per line), ``meta.json`` (shape, dtype, the encoder's settings) and
 ``progress.npy`` (which chunks are written). Chunks are embedded through the encoder, and so
 through its embedding cache (read from it, and filled), written, flushed, and only then marked
-done: a killed build resumes at the first chunk not marked.
+done: a killed build resumes at the first chunk not marked. A pool embedded elsewhere (on a Ray
+cluster: :mod:`skprepal.integrations.ray`) arrives as Parquet shards and is compacted into the
+same layout by :meth:`EmbeddingStore.from_shards`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,70 @@ def _ids_digest(ids: Sequence[str]) -> str:
     for ident in ids:
         digest.update(ident.encode("utf-8") + b"\n")
     return digest.hexdigest()
+
+
+#: Parameters of the encoder that do not decide the vectors: where they are cached or how fast
+#: they are made.
+_NOT_DECIDING = {"cache_dir", "show_progress", "batch_size", "device"}
+_CACHE_BATCH = 10_000
+
+
+def _encoder_settings(embedder: Any) -> dict[str, str]:
+    return {k: str(v) for k, v in sorted(embedder.get_params().items()) if k not in _NOT_DECIDING}
+
+
+def _check_ids(ids: Sequence[Any], n: int) -> list[str]:
+    ids = [str(i) for i in ids]
+    if len(ids) != n:
+        raise InvalidInputError(f"got {len(ids)} ids for {n} texts; give one id per text.")
+    if any("\n" in i or "\r" in i for i in ids):
+        raise InvalidInputError("an id holds a line break; ids are stored one per line.")
+    return ids
+
+
+def _prepare(directory: Path, plan: dict[str, Any], ids: list[str]) -> None:
+    """Lay out a new store, or check that an existing one was planned the same way."""
+    directory.mkdir(parents=True, exist_ok=True)
+    meta_path = directory / "meta.json"
+    if meta_path.is_file():
+        existing = json.loads(meta_path.read_text(encoding="utf-8"))
+        if existing != plan:
+            was, now = existing.get("encoder", {}), plan["encoder"]
+            changed = [
+                f"{k} {was.get(k)!r} -> {now.get(k)!r}"
+                for k in sorted(set(was) | set(now))
+                if was.get(k) != now.get(k)
+            ] + [
+                f"{k} {existing.get(k)!r} -> {plan[k]!r}"
+                for k in plan
+                if k != "encoder" and existing.get(k) != plan[k]
+            ]
+            raise InvalidInputError(
+                f"{str(directory)!r} holds a store built with other settings "
+                f"({'; '.join(changed)}); build into a new folder, or delete this one."
+            )
+        return
+    (directory / "ids.txt").write_text("".join(i + "\n" for i in ids), encoding="utf-8")
+    np.lib.format.open_memmap(
+        directory / "vectors.npy", mode="w+", dtype=_DTYPES[plan["dtype"]],
+        shape=(plan["n"], plan["dim"]),
+    ).flush()
+    n_chunks = -(-plan["n"] // plan["chunk_size"])
+    _save_progress(directory / "progress.npy", np.zeros(n_chunks, dtype=bool))
+    _write_json(meta_path, plan)
+
+
+def _shard_files(shards: Any) -> list[str]:
+    if isinstance(shards, (str, os.PathLike)):
+        folder = Path(shards)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"no folder of Parquet shards at {str(folder)!r}.")
+        files = sorted(str(f) for f in folder.rglob("*.parquet"))
+    else:
+        files = [str(f) for f in shards]
+    if not files:
+        raise InvalidInputError(f"no Parquet shards in {shards!r}.")
+    return files
 
 
 class EmbeddingStore:
@@ -162,54 +228,20 @@ class EmbeddingStore:
         if not isinstance(chunk_size, int) or chunk_size < 1:
             raise InvalidInputError(f"chunk_size={chunk_size!r} must be a positive integer.")
         n = texts.shape[0]
-        ids = [str(i) for i in range(n)] if ids is None else [str(i) for i in ids]
-        if len(ids) != n:
-            raise InvalidInputError(f"got {len(ids)} ids for {n} texts; give one id per text.")
-        if any("\n" in i or "\r" in i for i in ids):
-            raise InvalidInputError("an id holds a line break; ids are stored one per line.")
+        ids = _check_ids(range(n) if ids is None else ids, n)
         embedder = FrozenLLMTransformer() if embedder is None else clone(embedder)
         embedder.fit(texts[:1])
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        # What decides the vectors, not where they are cached or how fast they are made.
-        ignored = {"cache_dir", "show_progress", "batch_size", "device"}
-        settings = {
-            k: str(v) for k, v in sorted(embedder.get_params().items()) if k not in ignored
-        }
         plan = {
             "format": STORE_FORMAT,
             "n": n,
             "dim": int(embedder.transform(texts[:1]).shape[1]),
             "dtype": dtype,
             "chunk_size": int(chunk_size),
-            "encoder": settings,
+            "encoder": _encoder_settings(embedder),
             "ids_sha256": _ids_digest(ids),
         }
-        meta_path = directory / "meta.json"
-        if meta_path.is_file():
-            existing = json.loads(meta_path.read_text(encoding="utf-8"))
-            if existing != plan:
-                was, now = existing.get("encoder", {}), plan["encoder"]
-                changed = [
-                    f"{k} {was.get(k)!r} -> {now.get(k)!r}"
-                    for k in sorted(set(was) | set(now))
-                    if was.get(k) != now.get(k)
-                ] + [
-                    f"{k} {existing.get(k)!r} -> {plan[k]!r}"
-                    for k in plan
-                    if k != "encoder" and existing.get(k) != plan[k]
-                ]
-                raise InvalidInputError(
-                    f"{str(directory)!r} holds a store built with other settings "
-                    f"({'; '.join(changed)}); build into a new folder, or delete this one."
-                )
-        else:
-            (directory / "ids.txt").write_text("".join(i + "\n" for i in ids), encoding="utf-8")
-            np.lib.format.open_memmap(
-                directory / "vectors.npy", mode="w+", dtype=_DTYPES[dtype], shape=(n, plan["dim"])
-            ).flush()
-            _save_progress(directory / "progress.npy", np.zeros(-(-n // chunk_size), dtype=bool))
-            _write_json(meta_path, plan)
+        _prepare(directory, plan, ids)
         done = np.load(directory / "progress.npy")
         vectors = np.load(directory / "vectors.npy", mmap_mode="r+")
         for chunk in np.flatnonzero(~done):
@@ -219,6 +251,116 @@ class EmbeddingStore:
             done[chunk] = True
             _save_progress(directory / "progress.npy", done)
         del vectors
+        return cls(directory)
+
+    @classmethod
+    def from_shards(
+        cls,
+        directory: str | os.PathLike,
+        shards: Any,
+        *,
+        embedder: Any,
+        dtype: str = "float32",
+        chunk_size: int = 10_000,
+        fill_cache: bool = True,
+    ) -> EmbeddingStore:
+        """Compact Parquet shards of a pool embedded elsewhere into a store (and the cache).
+
+        Each shard holds rows of ``row`` (int64: the text's position in the pool), ``id``
+        (string), ``key`` (binary: its :meth:`FrozenLLMTransformer.cache_keys
+        <skprepal.embedding.FrozenLLMTransformer.cache_keys>` key) and ``vector`` (a fixed-size
+        list of float32), in any order and split in any way, as
+        :func:`skprepal.integrations.ray.embed_with_ray` writes them. The store comes out in
+        ``row`` order, with the layout and ``meta.json`` of :meth:`build` for the same embedder,
+        and the vectors go into the embedder's cache under their keys, so that a later
+        single-process run takes them from there.
+
+        Parameters
+        ----------
+        directory : path-like
+            The store's folder (made if missing). Compacting again into a complete store with the
+            same plan returns it as it is; an incomplete one is written again from the shards.
+        shards : path-like or list of path-like
+            A folder (searched for ``*.parquet``) or the shard files.
+        embedder : FrozenLLMTransformer
+            The encoder the shards were made with: its settings go into ``meta.json`` and its
+            ``cache_dir`` (if any) is filled.
+        dtype : {"float32", "float16"}, default="float32"
+            Storage type of the store.
+        chunk_size : int, default=10_000
+            Recorded in ``meta.json`` (a later :meth:`build` with the same value sees the same
+            plan).
+        fill_cache : bool, default=True
+            Put the vectors into the embedder's cache.
+
+        Returns
+        -------
+        EmbeddingStore
+        """
+        import pyarrow.parquet as pq
+
+        from skprepal.embedding._cache import EmbeddingCache
+
+        check_option("dtype", dtype, _DTYPES)
+        if not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InvalidInputError(f"chunk_size={chunk_size!r} must be a positive integer.")
+        files = _shard_files(shards)
+        # First pass, over the small columns only: how many rows, their ids in row order.
+        rows_seen, ids_seen, dim = [], [], None
+        for path in files:
+            shard = pq.ParquetFile(path)
+            field = shard.schema_arrow.field("vector")
+            if dim is None:
+                dim = int(field.type.list_size)
+            elif int(field.type.list_size) != dim:
+                raise InvalidInputError(f"the shard {path!r} holds vectors of another length.")
+            table = shard.read(columns=["row", "id"])
+            rows_seen.append(table.column("row").to_numpy())
+            ids_seen.append(np.asarray(table.column("id").to_pylist(), dtype=object))
+        rows = np.concatenate(rows_seen) if rows_seen else np.empty(0, dtype=np.int64)
+        n = int(rows.size)
+        if n == 0 or rows.min() < 0 or rows.max() >= n or np.bincount(rows, minlength=n).max() > 1:
+            raise InvalidInputError(
+                f"the shards in {shards!r} do not hold rows 0 to {n - 1} once each "
+                "(a shard is missing, repeated or from another run)."
+            )
+        ids = np.empty(n, dtype=object)
+        ids[rows] = np.concatenate(ids_seen)
+        ids = _check_ids(ids.tolist(), n)
+        directory = Path(directory)
+        plan = {
+            "format": STORE_FORMAT,
+            "n": n,
+            "dim": dim,
+            "dtype": dtype,
+            "chunk_size": int(chunk_size),
+            "encoder": _encoder_settings(embedder),
+            "ids_sha256": _ids_digest(ids),
+        }
+        _prepare(directory, plan, ids)
+        done = np.load(directory / "progress.npy")
+        if done.all():
+            return cls(directory)
+        cache_dir = getattr(embedder, "cache_dir", None) if fill_cache else None
+        cache = EmbeddingCache(cache_dir) if cache_dir is not None else None
+        vectors = np.load(directory / "vectors.npy", mmap_mode="r+")
+        try:
+            for path in files:
+                for batch in pq.ParquetFile(path).iter_batches(
+                    batch_size=_CACHE_BATCH, columns=["row", "key", "vector"]
+                ):
+                    at = batch.column("row").to_numpy()
+                    block = batch.column("vector").flatten().to_numpy().reshape(-1, dim)
+                    vectors[at] = block.astype(_DTYPES[dtype], copy=False)
+                    if cache is not None:
+                        cache.put_many(zip(batch.column("key").to_pylist(), block, strict=True))
+            vectors.flush()
+        finally:
+            if cache is not None:
+                cache.close()
+        del vectors
+        # Every row is written and flushed: only now is the store marked complete.
+        _save_progress(directory / "progress.npy", np.ones_like(done))
         return cls(directory)
 
     def vector_index(self, **build_options: Any) -> Any:

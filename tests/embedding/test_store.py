@@ -92,3 +92,54 @@ def test_building_over_a_store_of_other_settings_is_refused(embedder, tmp_path):
         EmbeddingStore.build(tmp_path / "other", texts, embedder=embedder, dtype="float64")
     with pytest.raises(FileNotFoundError, match="no embedding store"):
         EmbeddingStore.open(tmp_path / "nothing")
+
+
+def _shard(path, rows, embedder, texts, ids):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    vectors = embedder.transform([texts[r] for r in rows])
+    pq.write_table(
+        pa.table({
+            "row": pa.array(rows, type=pa.int64()),
+            "id": [ids[r] for r in rows],
+            "key": pa.array(embedder.cache_keys([texts[r] for r in rows]), type=pa.binary()),
+            "vector": pa.FixedSizeListArray.from_arrays(
+                pa.array(vectors.ravel()), vectors.shape[1]
+            ),
+        }),
+        path,
+    )
+
+
+def test_from_shards_puts_rows_in_order_and_fills_the_cache(embedder, tmp_path):
+    texts, ids = _texts(30), [f"id{i}" for i in range(30)]
+    embedder.fit(texts[:1])
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    # Shards as a cluster writes them: split anyhow, rows out of order.
+    order = np.random.default_rng(0).permutation(30).tolist()
+    for k, part in enumerate((order[:7], order[7:20], order[20:])):
+        _shard(shards / f"part-{k}.parquet", part, embedder, texts, ids)
+    fresh_cache = tmp_path / "fresh-cache"
+    target = FrozenLLMTransformer(**{**embedder.get_params(), "cache_dir": fresh_cache})
+    store = EmbeddingStore.from_shards(tmp_path / "store", shards, embedder=target)
+    assert store.complete and store.ids == ids
+    np.testing.assert_allclose(store.vectors, embedder.transform(texts), atol=1e-6)
+    target.fit(texts[:1]).transform(texts)
+    assert (target.n_embedded_, target.n_cached_) == (0, 30)
+    # Its layout is build's: build over the same texts and ids finds it complete.
+    assert EmbeddingStore.build(tmp_path / "store", texts, embedder=target, ids=ids).complete
+
+
+def test_from_shards_refuses_a_missing_or_repeated_row(embedder, tmp_path):
+    texts, ids = _texts(10), [str(i) for i in range(10)]
+    embedder.fit(texts[:1])
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    _shard(shards / "a.parquet", [0, 1, 2, 3], embedder, texts, ids)
+    _shard(shards / "b.parquet", [3, 4, 5, 6, 7, 8], embedder, texts, ids)
+    with pytest.raises(InvalidInputError, match="do not hold rows 0 to 9 once each"):
+        EmbeddingStore.from_shards(tmp_path / "store", shards, embedder=embedder)
+    with pytest.raises(InvalidInputError, match="no Parquet shards"):
+        EmbeddingStore.from_shards(tmp_path / "store", [], embedder=embedder)
