@@ -62,6 +62,7 @@ bench: $(VENV)/.installed-dev
 	$(BENCH_ENV) $(BIN)/python benchmarks/embedding.py
 	$(BENCH_ENV) $(BIN)/python -W ignore benchmarks/loop.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/pool_memory.py
+	$(BENCH_ENV) $(BIN)/python benchmarks/scale.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/strategies_real.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/finetune_accuracy.py
 	$(BENCH_ENV) $(BIN)/python benchmarks/iteration_cost.py
