@@ -42,6 +42,10 @@ DEMO_FINETUNE = {
 }
 
 
+def _settings_text(settings: dict) -> str:
+    return ", ".join(f"{key}={value}" for key, value in settings.items())
+
+
 def run_demo(
     *,
     model: str = DEFAULT_MODEL,
@@ -99,9 +103,12 @@ def run_demo(
     echo("\n" + _rare_class_report(result, np.asarray(y)))
     echo("\n" + _reading(result))
     if result.final_scores:
-        echo(f"\nFinal model: {model} fine-tuned on {settings['budget']} labels\n")
-        for name, score in result.final_scores.items():
-            echo(f"  {name:24s} test accuracy {score:.3f}")
+        echo(
+            f"\nFinal model: the head vs {model} fine-tuned on the same {settings['budget']} "
+            f"labels (seed 0; fine-tuning settings: {_settings_text(DEMO_FINETUNE)})\n"
+        )
+        echo(result.final_table())
+        echo("\n" + result.final_verdict())
     echo(
         "\nWall-clock per phase "
         "(2 CPU cores in our runs; one embedding pass serves every strategy)\n"

@@ -2,19 +2,23 @@
 
 Embed every text once, run the active-learning loop for several strategies and seeds on the
 frozen vectors, then fine-tune the final model on the best strategy's acquired labels and on a
-random set of the same size. Every phase is timed.
+random set of the same size, and score the head on those same labels beside it. Every phase is
+timed. The settings are all checked before anything is embedded.
 """
 
 from __future__ import annotations
 
+import difflib
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
@@ -23,12 +27,24 @@ from skprepal.evaluation import format_mean_std, plot_learning_curves, simulatio
 from skprepal.exceptions import InvalidInputError
 from skprepal.learner import PRepALLearner
 
-__all__ = ["ProtocolResult", "run_protocol"]
+__all__ = [
+    "ProtocolResult",
+    "check_protocol_settings",
+    "format_table",
+    "markdown_table",
+    "run_protocol",
+    "versions",
+]
 
 
 @dataclass
 class ProtocolResult:
-    """What :func:`run_protocol` measured."""
+    """What :func:`run_protocol` measured.
+
+    ``final_scores`` and ``head_scores`` share their keys (``"<best strategy> (acquired)"`` and
+    ``"random"``): the test accuracy of the fine-tuned model and of the head (logistic regression
+    on the frozen embeddings) trained on the same labels. ``final_sizes`` counts those labels.
+    """
 
     budgets: np.ndarray
     curves: dict[str, np.ndarray]
@@ -37,8 +53,11 @@ class ProtocolResult:
     best_strategy: str
     final_scores: dict[str, float] = field(default_factory=dict)
     train_rows: np.ndarray | None = None
+    head_scores: dict[str, float] = field(default_factory=dict)
+    final_sizes: dict[str, int] = field(default_factory=dict)
+    embedding: dict[str, Any] = field(default_factory=dict)
 
-    def curve_table(self) -> str:
+    def curve_table(self, *, markdown: bool = False) -> str:
         """Labels × strategy, mean ± std test accuracy over seeds."""
         names = list(self.curves)
         header = ["labels", *names]
@@ -52,17 +71,55 @@ class ProtocolResult:
             ]
             for i, b in enumerate(self.budgets)
         ]
-        return format_table(header, rows)
+        return (markdown_table if markdown else format_table)(header, rows)
 
-    def timing_table(self) -> str:
+    def timing_table(self, *, markdown: bool = False) -> str:
         """Wall-clock seconds per phase."""
         total = sum(self.timings.values())
         rows = [
-            [phase, f"{seconds:.2f}", f"{seconds / total:.0%}"]
+            [phase, f"{seconds:.2f}", f"{seconds / total:.0%}" if total else "-"]
             for phase, seconds in self.timings.items()
         ]
         rows.append(["total", f"{total:.2f}", "100%"])
-        return format_table(["phase", "seconds", "share"], rows)
+        return (markdown_table if markdown else format_table)(["phase", "seconds", "share"], rows)
+
+    def final_table(self, *, markdown: bool = False) -> str:
+        """Per final label set: the head's and the fine-tuned model's test accuracy."""
+        rows = [
+            [
+                name,
+                str(self.final_sizes[name]),
+                f"{self.head_scores[name]:.3f}",
+                f"{self.final_scores[name]:.3f}",
+                _better(self.head_scores[name], self.final_scores[name]),
+            ]
+            for name in self.final_scores
+        ]
+        header = ["labels", "n", "head (frozen embeddings)", "fine-tuned model", "better"]
+        return (markdown_table if markdown else format_table)(header, rows)
+
+    def final_verdict(self) -> str:
+        """One sentence: which final model to keep for the best strategy's labels."""
+        name = next(iter(self.final_scores))
+        head, tuned = self.head_scores[name], self.final_scores[name]
+        gap = 100 * abs(tuned - head)
+        if tuned > head:
+            return (
+                f"On the {name} labels the fine-tuned model beats the head by {gap:.1f} points "
+                f"({tuned:.3f} vs {head:.3f}): keep the fine-tuned model."
+            )
+        return (
+            f"On the {name} labels the head (logistic regression on the frozen embeddings) "
+            f"{'beats' if head > tuned else 'ties'} the fine-tuned model "
+            f"({head:.3f} vs {tuned:.3f}{f', {gap:.1f} points' if gap else ''}): keep the head, "
+            "or fine-tune longer (more epochs) and compare again."
+        )
+
+
+def _better(head: float, tuned: float) -> str:
+    if tuned > head:
+        return "fine-tuned"
+    return "head" if head > tuned else "tie"
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -76,6 +133,160 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         )
 
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown pipe table (first column left-aligned, the others right-aligned).
+
+    Examples
+    --------
+    >>> print(markdown_table(["phase", "seconds"], [["embedding", "4.86"]]))
+    | phase | seconds |
+    |---|---:|
+    | embedding | 4.86 |
+    """
+
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        "| " + " | ".join(cell(h) for h in header) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|",
+    ]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the packages a protocol run depends on."""
+    from importlib import metadata
+
+    found = {"python": sys.version.split()[0]}
+    for name in (
+        "skprepal", "numpy", "scikit-learn", "torch", "transformers", "sentence-transformers",
+    ):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _known_strategy(name: str) -> None:
+    from skprepal.strategies import available_strategies, resolve_strategy
+
+    try:
+        resolve_strategy(name)
+    except InvalidInputError:
+        names = available_strategies()
+        every = sorted({*names, *(alias for aliases in names.values() for alias in aliases)})
+        close = difflib.get_close_matches(str(name).lower(), every, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise InvalidInputError(
+            f"unknown strategy {name!r} in --strategies; choose from {', '.join(sorted(names))}."
+            f"{hint}"
+        ) from None
+
+
+def _check_count(name: str, flag: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise InvalidInputError(f"{name} ({flag}) must be a whole number of at least 1, got "
+                                f"{value!r}.")
+    return int(value)
+
+
+def check_protocol_settings(
+    labels: np.ndarray,
+    *,
+    strategies: Sequence[str],
+    seeds: int,
+    initial_size: int,
+    batch_size: int,
+    budget: int,
+    test_size: float | int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check a protocol's settings against the data; return the train and test rows.
+
+    Nothing is embedded or fit: this runs before any expensive step, so that a bad setting costs
+    a second, not an embedding pass. Messages name the command-line flag of each setting.
+
+    Returns
+    -------
+    train, test : ndarray of int
+        Row numbers of the pool and of the stratified held-out set.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the setting, its value and what would be allowed.
+
+    Examples
+    --------
+    >>> labels = np.array(["a", "b"] * 50)
+    >>> train, test = check_protocol_settings(
+    ...     labels, strategies=["random", "margin"], seeds=1, initial_size=10, batch_size=10,
+    ...     budget=50, test_size=0.25)
+    >>> len(train), len(test)
+    (75, 25)
+    """
+    if not strategies:
+        raise InvalidInputError("give at least one strategy (--strategies).")
+    for name in strategies:
+        _known_strategy(name)
+    repeated = sorted({s for s in strategies if list(strategies).count(s) > 1})
+    if repeated:
+        raise InvalidInputError(f"--strategies names {repeated[0]!r} more than once.")
+    _check_count("seeds", "--seeds", seeds)
+    initial_size = _check_count("initial_size", "--initial-size", initial_size)
+    _check_count("batch_size", "--batch-size", batch_size)
+    budget = _check_count("budget", "--budget", budget)
+    if budget < initial_size:
+        raise InvalidInputError(
+            f"the budget ({budget}, --budget) is below the initial labels ({initial_size}, "
+            "--initial-size): the budget counts the initial labels, so raise it or lower "
+            "--initial-size."
+        )
+    n = len(labels)
+    if isinstance(test_size, bool) or not isinstance(test_size, Real):
+        raise InvalidInputError(f"--test-size must be a number, got {test_size!r}.")
+    if isinstance(test_size, Integral) or test_size > 1:
+        if test_size != int(test_size) or not 1 <= test_size < n:
+            raise InvalidInputError(
+                f"--test-size {test_size} is neither a share in (0, 1) nor a whole number of "
+                f"rows between 1 and {n - 1} (the file has {n} rows)."
+            )
+        test_size = int(test_size)
+    elif not 0 < test_size < 1:
+        raise InvalidInputError(f"--test-size {test_size} must be a share in (0, 1) or a count.")
+    rows = np.arange(n)
+    try:
+        train, test = train_test_split(rows, test_size=test_size, random_state=0, stratify=labels)
+    except ValueError as exc:
+        raise InvalidInputError(f"cannot hold out a stratified test set: {exc}") from None
+    if budget > len(train):
+        raise InvalidInputError(
+            f"the budget of {budget} labels (--budget) exceeds the {len(train)} training rows left "
+            f"after holding out {len(test)} of {n} for testing (--test-size); lower the budget "
+            f"to at most {len(train)}."
+        )
+    return train, test
+
+
+def _embedding_line(n_texts: int, seconds: float, embedder: FrozenLLMTransformer) -> str:
+    """Say how many vectors were computed and how many came from the cache."""
+    done, cached = embedder.n_embedded_, embedder.n_cached_
+    distinct = done + cached
+    if done == 0:
+        return (
+            f"took the embeddings of all {n_texts} texts from the cache in {seconds:.1f} s "
+            "(nothing to embed)"
+        )
+    line = f"embedded {done} texts once in {seconds:.1f} s"
+    if cached:
+        line += f"; the other {cached} came from the cache"
+    if distinct < n_texts:
+        line += f" ({n_texts} texts, {distinct} distinct)"
+    return line
 
 
 def run_protocol(
@@ -119,7 +330,9 @@ def run_protocol(
         How :class:`~skprepal.FrozenLLMTransformer` embeds text pairs.
     finetune : dict or None
         Keyword arguments of :class:`~skprepal.TransferFineTuner` for the final models; None skips
-        the fine-tuning phase.
+        the fine-tuning phase. The fine-tuned models are trained on seed 0's labels of the best
+        strategy and of ``"random"`` (a random draw of the same size when ``"random"`` is not
+        among the strategies); the head's score on the same labels is kept beside theirs.
     out_dir : str, path-like or None
         Where to write ``learning_curves.png``; None writes nothing.
     echo : callable
@@ -130,25 +343,22 @@ def run_protocol(
     ProtocolResult
     """
     labels = np.asarray(labels)
-    rows = np.arange(len(labels))
-    try:
-        train, test = train_test_split(rows, test_size=test_size, random_state=0, stratify=labels)
-    except ValueError as exc:
-        raise InvalidInputError(f"cannot hold out a stratified test set: {exc}") from None
-    if budget > len(train):
-        raise InvalidInputError(
-            f"budget={budget} exceeds the {len(train)} training rows left after holding out "
-            f"{len(test)} for testing; lower the budget."
-        )
+    if len(labels) != len(texts):
+        raise InvalidInputError(f"{len(texts)} texts but {len(labels)} labels.")
+    train, test = check_protocol_settings(
+        labels, strategies=strategies, seeds=seeds, initial_size=initial_size,
+        batch_size=batch_size, budget=budget, test_size=test_size,
+    )
     timings: dict[str, float] = {}
     start = time.perf_counter()
     embedder = FrozenLLMTransformer(model, cache_dir=cache_dir, pair_encoding=pair_encoding)
     vectors = embedder.fit_transform(texts)
     timings["embedding (once)"] = time.perf_counter() - start
-    echo(f"embedded {len(texts)} texts once in {timings['embedding (once)']:.1f} s")
+    echo(_embedding_line(len(texts), timings["embedding (once)"], embedder))
 
     curves: dict[str, np.ndarray] = {}
     acquired: dict[tuple[str, int], np.ndarray] = {}
+    heads: dict[str, Any] = {}
     fit_seconds = query_seconds = 0.0
     bar = tqdm(
         total=len(strategies) * seeds,
@@ -173,6 +383,8 @@ def run_protocol(
             )
             runs.append(curve.scores)
             acquired[(strategy, seed)] = train[curve.labeled_indices]
+            if seed == 0:
+                heads[strategy] = curve.learner.estimator_
             fit_seconds += curve.total_fit_seconds
             query_seconds += curve.total_query_seconds
         curves[strategy] = np.array(runs)
@@ -187,20 +399,33 @@ def run_protocol(
     budgets = curve.n_labeled
     candidates = [s for s in strategies if s != "random"] or list(strategies)
     best = max(candidates, key=lambda s: curves[s][:, -1].mean())
-    result = ProtocolResult(budgets, curves, acquired, timings, best, train_rows=train)
+    result = ProtocolResult(
+        budgets, curves, acquired, timings, best, train_rows=train,
+        embedding={"n_texts": len(texts), "n_embedded": embedder.n_embedded_,
+                   "n_cached": embedder.n_cached_},
+    )
 
     if finetune is not None:
         from skprepal.finetune import TransferFineTuner
 
         start = time.perf_counter()
         chosen = acquired[(best, 0)]
-        random_rows = np.random.default_rng(0).choice(train, size=len(chosen), replace=False)
-        for name, picked in ((f"{best} (acquired)", chosen), ("random", random_rows)):
+        final_sets = {f"{best} (acquired)": (chosen, float(curves[best][0, -1]))}
+        if "random" in curves and best != "random":
+            final_sets["random"] = (acquired[("random", 0)], float(curves["random"][0, -1]))
+        elif best != "random":
+            picked = np.random.default_rng(0).choice(train, size=len(chosen), replace=False)
+            head = clone(heads[best]).fit(vectors[picked], labels[picked])
+            final_sets["random"] = (picked, float(head.score(vectors[test], labels[test])))
+        for name, (picked, head_score) in final_sets.items():
             final = TransferFineTuner(model, **finetune).fit(texts[picked], labels[picked])
             result.final_scores[name] = float(final.score(texts[test], labels[test]))
+            result.head_scores[name] = head_score
+            result.final_sizes[name] = len(picked)
             echo(
                 f"fine-tuned on {len(picked)} {name} labels: "
-                f"test accuracy {result.final_scores[name]:.3f}"
+                f"test accuracy {result.final_scores[name]:.3f} "
+                f"(the head on the same labels: {head_score:.3f})"
             )
         timings["fine-tuning (final models)"] = time.perf_counter() - start
 
