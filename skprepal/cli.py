@@ -142,6 +142,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "there. Says how many were embedded and how many were already cached.",
     )
     _add_file_arguments(embed, labels=False)
+    _add_store_arguments(embed)
     _add_labeling_commands(commands)
     _add_label_studio_backend_command(commands)
     return parser
@@ -358,12 +359,112 @@ def _simulate(args: argparse.Namespace) -> None:
           f"and {out / 'learning_curves.png'}")
 
 
+def _add_store_arguments(embed: argparse.ArgumentParser) -> None:
+    store = (
+        "With --out, the vectors also go into an on-disk store in DIR (vectors.npy, ids.txt, "
+        "meta.json: skprepal.embedding.EmbeddingStore.open(DIR)), chunk by chunk, resumable; "
+        "--engine ray embeds on a Ray cluster (pip install 'skprepal[ray]'). A .parquet FILE is "
+        "read by its suffix."
+    )
+    embed.description = f"{embed.description} {store}" if embed.description else store
+    embed.add_argument(
+        "--out", default=None, metavar="DIR",
+        help="write an embedding store to DIR (default: none, only the cache is filled)",
+    )
+    embed.add_argument(
+        "--engine", choices=["local", "ray"], default="local",
+        help="with --out: embed in this process, or on a Ray cluster's actors (default: "
+        "%(default)s)",
+    )
+    embed.add_argument(
+        "--address", default=None,
+        help="--engine ray: the cluster to join (default: $RAY_ADDRESS, else a local cluster)",
+    )
+    embed.add_argument(
+        "--num-actors", type=int, default=None,
+        help="--engine ray: encoders running at once (default: one per CPU of the cluster)",
+    )
+    embed.add_argument(
+        "--id-column", default=None,
+        help="with --out: a column of row ids kept in the store (default: row numbers from 0)",
+    )
+    embed.add_argument(
+        "--dtype", choices=["float32", "float16"], default="float32",
+        help="with --out: storage type of the vectors (default: %(default)s)",
+    )
+    embed.add_argument(
+        "--chunk-size", type=int, default=10_000,
+        help="with --out, --engine local: texts embedded and written at a time, the most a "
+        "killed run loses (default: %(default)s)",
+    )
+
+
+def _embed_store(args: argparse.Namespace) -> None:
+    import time
+    from pathlib import Path
+
+    from skprepal._io import read_table, text_and_labels
+    from skprepal.embedding import EmbeddingStore, FrozenLLMTransformer
+    from skprepal.exceptions import InvalidInputError
+
+    embedder = FrozenLLMTransformer(
+        args.model, cache_dir=args.cache_dir, pair_encoding=args.pair_encoding, show_progress=True
+    )
+    start = time.perf_counter()
+    if args.engine == "ray":
+        from skprepal.integrations.ray import embed_with_ray
+
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise InvalidInputError(
+                "--engine ray needs Ray Data: pip install 'skprepal[ray]'"
+            ) from None
+        store = embed_with_ray(
+            args.file, args.out, text_column=args.text_column, id_column=args.id_column,
+            format=args.format, embedder=embedder, address=args.address,
+            num_actors=args.num_actors, dtype=args.dtype, chunk_size=args.chunk_size,
+        )
+    else:
+        if Path(args.file).suffix.lower() == ".parquet" and args.format is None:
+            import pandas as pd
+
+            rows = pd.read_parquet(args.file).to_dict("records")
+        else:
+            rows = read_table(args.file, args.format)
+        texts, _ = text_and_labels(rows, args.text_column, None, args.file)
+        ids = None
+        if args.id_column is not None:
+            if args.id_column not in rows[0]:
+                raise InvalidInputError(
+                    f"{args.file} has no column {args.id_column!r}; its columns are "
+                    f"{', '.join(map(repr, rows[0]))}."
+                )
+            ids = [row[args.id_column] for row in rows]
+        store = EmbeddingStore.build(
+            args.out, texts, embedder=embedder, ids=ids, dtype=args.dtype,
+            chunk_size=args.chunk_size,
+        )
+    n, dim = store.vectors.shape
+    print(f"{n} rows -> {store.directory} ({n} x {dim} {store.vectors.dtype}, "
+          f"{store.vectors.nbytes / 2**20:.1f} MiB) in {time.perf_counter() - start:.1f} s "
+          f"({args.engine}); the cache at {args.cache_dir} holds them too. "
+          f"Open it with EmbeddingStore.open({str(store.directory)!r}).")
+
+
 def _embed(args: argparse.Namespace) -> None:
     import time
 
     from skprepal._io import read_table, text_and_labels
     from skprepal.embedding import EmbeddingCache, FrozenLLMTransformer
 
+    if args.out is not None:
+        _embed_store(args)
+        return
+    if args.engine != "local":
+        from skprepal.exceptions import InvalidInputError
+
+        raise InvalidInputError(f"--engine {args.engine} writes a store: give --out DIR.")
     texts, _ = text_and_labels(
         read_table(args.file, args.format), args.text_column, None, args.file
     )
