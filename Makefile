@@ -83,7 +83,7 @@ bench-quick: $(VENV)/.installed-dev
 # niced, one BLAS thread: it leaves the 2 cores usable. Results are kept in mutants/, so a stopped
 # run continues; one module at a time: make mutation MUTANTS='skprepal.learner.*'.
 MUTANTS ?=
-MUTATION_ENV = OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+MUTATION_ENV = OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 SKPREPAL_MUTATION=1
 mutation: $(VENV)/.installed-dev
 	$(MUTATION_ENV) nice -n 10 $(BIN)/mutmut run --max-children 1 $(MUTANTS)
 	$(BIN)/python tests/mutation_report.py

@@ -7,6 +7,7 @@ Several of these were written to kill mutants that survived ``make mutation`` (t
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -86,7 +87,8 @@ def test_attach_pool_takes_the_rows_as_they_are_and_checks_them(tmp_path):
     expected = learner.query()
     with pytest.raises(ValueError, match="features"):
         learner.attach_pool(X[:, :3])
-    with pytest.raises(InvalidInputError, match="attach the same rows, in the same order"):
+    with pytest.raises(InvalidInputError, match=r"^X has 2999 rows but the learner was fit on "
+                       r"3000; attach the same rows, in the same order\.$"):
         learner.attach_pool(X[:-1])
     assert learner.n_features_in_ == 6
     # In memory: the rows themselves travel with a pickle.
@@ -109,3 +111,261 @@ def test_a_dropped_pool_says_what_still_works(blobs):
     with pytest.raises(NotFittedError, match="can no longer query or take labels. Fit a new "
                        "learner to continue labeling."):
         learner.teach([40], [0])
+
+
+# -- stopping criteria, as the learner asks them -------------------------------------------------
+
+
+class RowHead:
+    """A fitted-looking binary head whose confidence grows with |X[:, 0]| (no fitting needed)."""
+
+    classes_ = np.array([0, 1])
+
+    def predict_proba(self, X):
+        X = np.asarray(X)
+        assert X.ndim == 2, "the head is asked on rows"
+        p = 1.0 / (1.0 + np.exp(-X[:, 0]))
+        return np.column_stack([1.0 - p, p])
+
+
+def _expected_uncertainty(X, labeled, measure, aggregate):
+    from skprepal.strategies import uncertainty
+
+    scores = uncertainty(RowHead().predict_proba(X[~labeled]), measure)
+    return scores.max() if aggregate == "max" else scores.mean()
+
+
+@pytest.mark.parametrize("aggregate", ["max", "mean"])
+@pytest.mark.parametrize("wide", [False, True])
+def test_uncertainty_threshold_aggregates_every_unlabeled_row_once(aggregate, wide):
+    from skprepal.stopping import UncertaintyThreshold
+
+    rng = np.random.RandomState(0)
+    # 8192 float32 columns: the pool is read in chunks of 256 rows; 6 columns: in one chunk.
+    X = np.zeros((700, 8192 if wide else 6), dtype=np.float32)
+    X[:, 0] = rng.normal(scale=3.0, size=700)
+    labeled = rng.uniform(size=700) < 0.3
+    labeled[256:512] = True  # a chunk with no unlabeled row, between two that have some
+    labeled[0] = False  # the first row counts too
+    crit = UncertaintyThreshold(threshold=0.0, aggregate=aggregate)
+    crit.should_stop(RowHead(), X, labeled_mask=labeled, n_labeled=int(labeled.sum()))
+    expected = _expected_uncertainty(X, labeled, "max_probability", aggregate)
+    assert crit.uncertainties_[-1] == pytest.approx(expected, rel=1e-9)
+    # One unlabeled row left: its own uncertainty, whatever the aggregate.
+    last = np.ones(700, dtype=bool)
+    last[5] = False
+    crit.should_stop(RowHead(), X, labeled_mask=last, n_labeled=699)
+    alone = _expected_uncertainty(X, last, "max_probability", aggregate)
+    assert crit.uncertainties_[-1] == pytest.approx(alone)
+
+
+def test_uncertainty_threshold_records_nan_once_every_row_is_labeled():
+    from skprepal.stopping import UncertaintyThreshold
+
+    crit = UncertaintyThreshold()
+    X = np.zeros((4, 2))
+    assert crit.should_stop(RowHead(), X, labeled_mask=np.ones(4, bool), n_labeled=4)
+    assert len(crit.uncertainties_) == 1 and np.isnan(crit.uncertainties_[0])
+
+
+def test_uncertainty_threshold_says_which_head_lacks_probabilities():
+    from sklearn.svm import LinearSVC
+
+    from skprepal.stopping import UncertaintyThreshold
+
+    X, y = make_blobs(n_samples=40, centers=2, random_state=0)
+    head = LinearSVC().fit(X, y)
+    message = (
+        "UncertaintyThreshold needs class probabilities, but LinearSVC has no predict_proba; use "
+        "a probabilistic head (e.g. LogisticRegression) or another stopping criterion such as "
+        "StabilizingPredictions."
+    )
+    with pytest.raises(InvalidInputError, match=f"^{re.escape(message)}$"):
+        UncertaintyThreshold().should_stop(head, X, labeled_mask=np.arange(40) < 10, n_labeled=10)
+
+
+def test_a_nan_label_under_another_missing_label_says_how_to_mark_the_pool(blobs):
+    X, y = blobs
+    labels = y.astype(float)
+    labels[[7, 9]] = np.nan
+    labels[20:] = -1
+    with pytest.raises(
+        InvalidInputError,
+        match=r"^y\[7\] is nan, but missing_label=-1 marks the pool\. Pass missing_label=None to "
+        r"treat None/NaN as unlabeled rows, or give those rows a label\.$",
+    ):
+        PRepALLearner().fit(X, labels)
+
+
+class EveryOtherCall:
+    """A criterion by duck typing only: should_stop, no get_params, no reason_."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def should_stop(self, estimator, X, *, labeled_mask, n_labeled, random_state=None):
+        self.calls += 1
+        return self.calls % 2 == 0
+
+
+def test_any_of_takes_any_object_with_should_stop():
+    from skprepal.stopping import AnyOf
+
+    given = EveryOtherCall()
+    crit = AnyOf([given])
+    crit.validate()
+    X, mask = np.zeros((5, 2)), np.array([True, True, False, False, False])
+    answers = [crit.should_stop(None, X, labeled_mask=mask, n_labeled=2) for _ in range(4)]
+    assert answers == [False, True, False, True]
+    assert crit.reason_ == "EveryOtherCall: stopped"
+    assert given.calls == 0  # a copy is asked, never the object given
+
+
+def test_any_of_checks_its_criteria_and_says_what_to_pass():
+    from skprepal.stopping import AnyOf
+
+    message = "AnyOf(criteria=...) takes a list of stopping criteria, got str; write AnyOf("
+    message += "[MaxLabels(500), ...])."
+    with pytest.raises(InvalidInputError, match=f"^{re.escape(message)}$"):
+        AnyOf("max_labels").validate()
+    with pytest.raises(InvalidInputError, match=r"^AnyOf criteria\[1\] is a dict, which has no "
+                       r"should_stop method; pass StoppingCriterion objects such as "
+                       r"MaxLabels\(500\)\.$"):
+        AnyOf([MaxLabels(), {}]).validate()
+    with pytest.raises(InvalidInputError, match="'max_labels' parameter of MaxLabels"):
+        AnyOf([MaxLabels(), MaxLabels(max_labels=0)]).validate()
+
+
+class ColumnHead:
+    """Predicts the class written in column 0 (no fitting needed)."""
+
+    classes_ = np.array([0, 1, 2])
+
+    def predict(self, X):
+        X = np.asarray(X)
+        assert X.ndim == 2, "the head is asked on rows"
+        return X[:, 0].astype(int)
+
+    def predict_proba(self, X):
+        return np.eye(3)[self.predict(X)] * 0.7 + 0.1
+
+
+def test_a_stop_is_logged_once_with_the_criterion_and_its_reason(caplog):
+    X, mask = np.zeros((6, 2)), np.zeros(6, dtype=bool)
+    crit = MaxLabels(max_labels=4)
+    with caplog.at_level("INFO", logger="skprepal.stopping"):
+        assert not crit.should_stop(None, X, labeled_mask=mask, n_labeled=3)
+        assert crit.should_stop(None, X, labeled_mask=mask, n_labeled=4)
+    messages = [r.getMessage() for r in caplog.records if r.name == "skprepal.stopping"]
+    assert messages == [f"MaxLabels: stop after 2 calls: {crit.reason_}"]
+
+
+def test_stabilizing_predictions_logs_its_kappa_and_stops_at_the_threshold(caplog):
+    from skprepal.stopping import StabilizingPredictions
+
+    X = np.zeros((10, 2))
+    X[:, 0] = np.arange(10) % 3
+    mask = np.arange(10) < 3
+    crit = StabilizingPredictions(stop_set_size=5, window=2, threshold=1.0)
+    with caplog.at_level("DEBUG", logger="skprepal.stopping"):
+        answers = [crit.should_stop(ColumnHead(), X, labeled_mask=mask, n_labeled=3,
+                                    random_state=0) for _ in range(3)]
+    assert answers == [False, False, True]  # a kappa of exactly the threshold stops
+    assert "StabilizingPredictions: mean kappa 1.0000 over 2 rounds" in caplog.messages
+
+
+def test_stabilizing_predictions_draws_its_stop_set_from_the_unlabeled_rows_or_all():
+    from skprepal.stopping import StabilizingPredictions
+
+    X = np.zeros((8, 2))
+    one_left = np.ones(8, dtype=bool)
+    one_left[5] = False
+    crit = StabilizingPredictions(stop_set_size=4)
+    crit.should_stop(ColumnHead(), X, labeled_mask=one_left, n_labeled=7, random_state=0)
+    assert crit.stop_set_.tolist() == [5]
+    everything = StabilizingPredictions(stop_set_size=4)
+    everything.should_stop(ColumnHead(), X, labeled_mask=np.ones(8, bool), n_labeled=8,
+                           random_state=0)
+    assert everything.stop_set_.size == 4 and np.unique(everything.stop_set_).size == 4
+    assert ((everything.stop_set_ >= 0) & (everything.stop_set_ < 8)).all()
+    with pytest.raises(InvalidInputError, match=r"^X has 7 rows but had 8 on the first call; a "
+                       r"StabilizingPredictions keeps row numbers of its stop set, so X must not "
+                       r"change within a loop\. Clone the criterion to start a new loop\.$"):
+        everything.should_stop(ColumnHead(), X[:7], labeled_mask=np.ones(7, bool), n_labeled=7)
+
+
+@pytest.mark.parametrize("container", ["dataframe", "list"])
+def test_criteria_read_rows_from_dataframes_and_lists(container):
+    pd = pytest.importorskip("pandas")
+    from skprepal.stopping import StabilizingPredictions, UncertaintyThreshold
+
+    X = np.zeros((9, 2))
+    X[:, 0] = [0, 1, 2, 2, 1, 0, 1, 2, 0]
+    X[:, 1] = 5.0
+    rows = pd.DataFrame(X, index=np.arange(9) * 10) if container == "dataframe" else X.tolist()
+    mask = np.arange(9) < 2
+    stable = StabilizingPredictions(stop_set_size=9, window=1)
+    stable.should_stop(ColumnHead(), rows, labeled_mask=mask, n_labeled=2, random_state=0)
+    np.testing.assert_array_equal(stable.predictions_, X[stable.stop_set_, 0].astype(int))
+    confident = UncertaintyThreshold(aggregate="mean")
+    confident.should_stop(ColumnHead(), rows, labeled_mask=mask, n_labeled=2)
+    assert confident.uncertainties_[-1] == pytest.approx(0.2)
+
+
+def test_criteria_take_sparse_rows_and_refuse_a_bad_label_count():
+    from scipy.sparse import csr_matrix
+
+    X = csr_matrix(np.eye(6))
+    mask = np.arange(6) < 2
+    crit = MaxLabels(max_labels=2)
+    assert crit.should_stop(None, X, labeled_mask=mask, n_labeled=2)
+    for bad in (2.5, -1):
+        with pytest.raises(InvalidInputError, match=rf"^n_labeled must be an int >= 0, got "
+                           rf"{bad!r}\.$"):
+            MaxLabels().should_stop(None, X, labeled_mask=mask, n_labeled=bad)
+
+
+# -- declared classes ------------------------------------------------------------------------------
+
+
+def _unlabeled(n):
+    return np.full(n, None, dtype=object)
+
+
+def test_declared_classes_keep_their_type(blobs):
+    X, _ = blobs
+    names = PRepALLearner(classes=["neg", "pos"], missing_label=None).fit(X, _unlabeled(300))
+    assert names.classes_.dtype == object and names.classes_.tolist() == ["neg", "pos"]
+    numbers = PRepALLearner(classes=[2, 0, 1]).fit(X, np.full(300, -1))
+    assert numbers.classes_.dtype.kind == "i" and numbers.classes_.tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "classes, first_labels, message",
+    [
+        (np.array([1, "a"], dtype=object), [None], r"^classes=array\(\[1, 'a'\], dtype=object\) "
+         r"mixes labels of different types; use labels of one type\.$"),
+        (["billing", "login"], ["biling"], r"^y holds label 'biling', which is not among "
+         r"classes=\['billing', 'login'\]; add it to classes or fix the label\. Did you mean "
+         r"'billing'\?$"),
+        (["billing", "login"], ["refund"], r"^y holds label 'refund', which is not among "
+         r"classes=\['billing', 'login'\]; add it to classes or fix the label\.$"),
+        # Labels of several types in y: still the first one outside the classes, named.
+        (["billing", "login"], ["login", 3], r"^y holds label 3, which is not among "
+         r"classes=\['billing', 'login'\]; add it to classes or fix the label\.$"),
+    ],
+)
+def test_labels_outside_the_declared_classes_are_named(blobs, classes, first_labels, message):
+    X, _ = blobs
+    y = _unlabeled(300)
+    y[: len(first_labels)] = first_labels
+    with pytest.raises(InvalidInputError, match=message):
+        PRepALLearner(classes=classes, missing_label=None).fit(X, y)
+
+
+def test_forget_checks_its_refit_flag(blobs):
+    X, y = blobs
+    learner = _session(X, y)
+    with pytest.raises(InvalidInputError, match=r"^refit must be True or False, got 'yes'\.$"):
+        learner.forget([0], refit="yes")
+    assert 0 in learner.labeled_indices_

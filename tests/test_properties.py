@@ -14,12 +14,13 @@ with a fixed ``--hypothesis-seed``.
 
 from __future__ import annotations
 
+import os
 import pickle
 import tempfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, note, settings
+from hypothesis import HealthCheck, Phase, example, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from hypothesis.stateful import (
@@ -35,6 +36,14 @@ from skprepal import FrozenLLMTransformer, PRepALLearner
 from skprepal.embedding._cache import cache_namespace, text_keys
 from skprepal.exceptions import InvalidInputError, NotFittedError
 from skprepal.strategies import available_strategies
+
+# `make mutation` sets SKPREPAL_MUTATION: a mutant is killed by the first failing example, and
+# shrinking it (minutes, for the state machine) would only slow the run down.
+if os.environ.get("SKPREPAL_MUTATION"):
+    settings.register_profile(
+        "mutation", phases=[Phase.explicit, Phase.reuse, Phase.generate], database=None
+    )
+    settings.load_profile("mutation")
 
 STRATEGIES = sorted(available_strategies())
 # Strategies that need no fitted head, and so also serve as initial_strategy (cold starts).

@@ -18,12 +18,12 @@ from skprepal.strategies import (
     LeastConfidence,
     MarginSampling,
     QueryStrategy,
+    _registry,
     available_strategies,
     register_strategy,
     resolve_strategy,
     top_n,
 )
-from skprepal.strategies import _registry
 
 
 @pytest.fixture
@@ -83,3 +83,89 @@ def test_bald_score_uses_the_labeled_rows_of_the_context(problem):
 def test_top_n_of_none_is_an_empty_row_array(n):
     picks = top_n(np.array([0.3, 0.1, 0.2]), n)
     assert picks.shape == (0,) and picks.dtype == np.intp
+
+
+class MCHead:
+    """A head with MC samples over any rows (texts, sparse): row i is sure iff i is even."""
+
+    classes_ = np.array([0, 1])
+
+    def predict_proba(self, X):
+        return self.predict_proba_samples(X, 1)[0]
+
+    def predict_proba_samples(self, X, n_samples, random_state=None):
+        n = X.shape[0] if hasattr(X, "shape") else len(X)
+        rng = np.random.RandomState(0)
+        p = np.where(np.arange(n) % 2 == 0, 0.99, rng.uniform(0.05, 0.95, size=(n_samples, n)))
+        return np.stack([p, 1 - p], axis=-1).astype(np.float32)
+
+
+@pytest.mark.parametrize("container", ["list", "sparse"])
+def test_bald_mc_samples_work_on_rows_without_a_shape_or_a_len(container):
+    from scipy.sparse import csr_matrix
+
+    rows = [f"text {i}" for i in range(10)] if container == "list" else csr_matrix(np.eye(10))
+    picks = BALD(n_samples=8)(MCHead(), rows, 5)
+    assert sorted(picks.tolist()) == [1, 3, 5, 7, 9]  # the rows the samples disagree on
+
+
+def test_a_plain_callable_gets_the_fitted_head(problem):
+    from skprepal import PRepALLearner
+
+    X, y, _ = problem
+    seen = []
+
+    def most_uncertain(estimator, X_pool, n):
+        seen.append(estimator)
+        p = estimator.predict_proba(X_pool)[:, 1]
+        return np.argsort(np.abs(p - 0.5))[:n]
+
+    partial = np.where(np.arange(60) < 30, y, -1)
+    learner = PRepALLearner(query_strategy=most_uncertain, random_state=0).fit(X, partial)
+    rows = learner.query(4)
+    assert seen[-1] is learner.estimator_
+    expected = np.argsort(np.abs(learner.predict_proba(X[30:])[:, 1] - 0.5))[:4] + 30
+    np.testing.assert_array_equal(rows, expected)
+
+
+class Unconstrained(QueryStrategy):
+    def __init__(self, k=1):
+        self.k = k
+
+    def select(self, estimator, X_pool, n, **context):
+        return np.arange(n)
+
+
+class TurnsIntoAnother(Unconstrained):
+    _parameter_constraints = {"k": [int]}
+
+    def __sklearn_clone__(self):
+        return Unconstrained(k=self.k)
+
+
+class GrowsAParameter(Unconstrained):
+    _parameter_constraints = {"k": [int]}
+
+    def get_params(self, deep=True):
+        return {**super().get_params(deep), **({"extra": 1} if getattr(self, "_twin", 0) else {})}
+
+    def __sklearn_clone__(self):
+        twin = GrowsAParameter(k=self.k)
+        twin._twin = 1
+        return twin
+
+
+@pytest.mark.parametrize(
+    "strategy, message",
+    [
+        (Unconstrained(), r"^Unconstrained has parameters without _parameter_constraints: "
+                          r"\['k'\]$"),
+        (TurnsIntoAnother(), r"^clone\(\) must return the same type$"),
+        (GrowsAParameter(), r"^clone\(\) changed the parameters$"),
+    ],
+)
+def test_check_parameters_says_what_broke(strategy, message):
+    from skprepal.strategies._checks import check_parameters
+
+    with pytest.raises(AssertionError, match=message):
+        check_parameters(strategy)
