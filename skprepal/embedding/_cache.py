@@ -37,10 +37,10 @@ CACHE_FORMAT = 2
 _LOOKUP_CHUNK = 900
 # Pages of a new file. At SQLite's default 4 KiB a row of a WITHOUT ROWID table keeps at most
 # about 1 KB on its page, so every 384-float vector (1.5 KB) spilled onto an overflow page:
-# reading 10,000 cached vectors took 165 ms, 53 ms with 32 KiB pages (rows up to about 8 KB, a
-# 2,000-dimensional vector, stay on their page). Files made before keep their page size.
+# reading 10,000 cached vectors took 165 ms, 53-57 ms with 16-64 KiB pages. At 32 KiB rows up to
+# about 8 KB (a 2,000-dimensional vector) stay on their page. Older files keep their page size.
 _PAGE_SIZE = 32_768
-# Reads through a memory map instead of read() calls into SQLite's page cache: 53 ms -> 36 ms
+# Reads through a memory map instead of read() calls into SQLite's page cache: 57 ms -> 37 ms
 # for 10,000 vectors. Address space only; the OS pages the file in as it is read.
 _MMAP_BYTES = 1 << 30
 _DTYPE = np.dtype("<f4")
