@@ -345,7 +345,8 @@ def load_encoder(transformer_folder: Path, device: str, precision: str = "fp32")
     if precision == "int8":
         from skprepal._hf._precision import quantize_int8
 
-        model, tokenizer = load_encoder(transformer_folder, device)
+        # The same cache entry as an fp32 transformer of this model: loaded once, shared.
+        model, tokenizer = load_encoder(transformer_folder, device, "fp32")
         return quantize_int8(model), tokenizer
     refuse_remote_code(transformer_folder)
     from transformers import AutoModel

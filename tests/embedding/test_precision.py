@@ -10,7 +10,13 @@ from sklearn.base import clone
 
 import skprepal._hf._precision as precision_module
 from skprepal import FrozenLLMTransformer
-from skprepal._hf import Hardware, auto_precision, check_precision, resolve_precision
+from skprepal._hf import (
+    Hardware,
+    auto_precision,
+    check_precision,
+    load_encoder,
+    resolve_precision,
+)
 from skprepal._hf._precision import _read_cpuinfo, detect_hardware
 from skprepal.embedding import EmbeddingCache
 from skprepal.embedding._encode import Encoder
@@ -121,6 +127,12 @@ def test_int8_quantizes_a_copy_and_leaves_the_shared_model_alone(tiny_bert, text
     assert torch.nn.Linear not in linear_types  # all quantized
     assert any(isinstance(m, torch.nn.Linear) for m in fp32._encoder.model.modules())
     np.testing.assert_array_equal(fp32.transform(texts), before)
+    # The quantized copy was made from the fp32 model already loaded, not from a second load.
+    load_encoder.cache_clear()
+    source, _ = load_encoder(tiny_bert, "cpu", "fp32")
+    load_encoder(tiny_bert, "cpu", "int8")
+    assert load_encoder(tiny_bert, "cpu", "fp32")[0] is source
+    assert load_encoder.cache_info().misses == 2  # fp32 once, int8 once
 
 
 def test_bf16_minilm_keeps_the_cosine_bar(packaged_minilm):
