@@ -48,8 +48,12 @@ def cpu_model() -> str:
     return f"{model.group(1).strip() if model else platform.processor()} ({', '.join(wanted)})"
 
 
-def pool_texts(n: int) -> tuple[list[str], list[str]]:
-    """``n`` short texts with their source as the label (5 classes)."""
+def pool_texts(n: int, distinct: int | None = None) -> tuple[list[str], list[str]]:
+    """``n`` short texts with their source as the label (5 classes).
+
+    With ``distinct``, only that many different texts, repeated to ``n`` rows: the pool, the
+    refit and the query cost what ``n`` rows cost, while only ``distinct`` texts are embedded.
+    """
     texts, labels = [], []
     sst2 = load_sst2("train")
     texts += list(sst2.data)
@@ -64,7 +68,8 @@ def pool_texts(n: int) -> tuple[list[str], list[str]]:
         labels += ["qnli"] * len(qnli.data)
     if len(texts) < n:
         raise SystemExit(f"only {len(texts)} texts in ../shared/data; ask for at most that many")
-    order = np.random.default_rng(0).permutation(len(texts))[:n]
+    order = np.random.default_rng(0).permutation(len(texts))[: distinct or n]
+    order = np.resize(order, n)
     return [texts[i] for i in order], [labels[i] for i in order]
 
 
@@ -88,6 +93,11 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="10,000 texts, 500 labels")
     parser.add_argument("--workdir", default=None, help="keeps the embedding cache for reruns")
     parser.add_argument("--threads", type=int, default=2, help="BLAS and torch threads")
+    parser.add_argument(
+        "--distinct", type=int, default=None,
+        help="embed only this many different texts, repeated to fill the pool (default: all "
+        "different); the latency depends on the pool's size, not on its texts",
+    )
     args = parser.parse_args(argv)
     n_texts, n_labels, n_answers = (10_000, 500, 50) if args.quick else (100_000, 2_000, 200)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="skprepal-latency-"))
@@ -95,7 +105,7 @@ def main(argv=None) -> int:
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(args.threads)
 
-    texts, truth = pool_texts(n_texts)
+    texts, truth = pool_texts(n_texts, args.distinct)
     classes = sorted(set(truth))
     source = work / f"pool-{n_texts}.csv"
     with open(source, "w", newline="", encoding="utf-8") as handle:
@@ -164,11 +174,13 @@ def main(argv=None) -> int:
     lines = [
         "# Labeling latency: answer to next item, through the real server",
         "",
-        f"Command: `python benchmarks/labeling_latency.py{' --quick' if args.quick else ''}` · "
+        f"Command: `python {' '.join(sys.argv)}` · "
         f"skprepal {skprepal.__version__} · {cpu_model()}, {os.cpu_count()} cores, "
         f"{args.threads} BLAS threads · load average at the end {os.getloadavg()[0]:.2f}.",
         "",
-        f"Pool: {n_texts:,} texts (SST-2 train, AG News, TREC-6, QNLI; the source as the label, "
+        f"Pool: {n_texts:,} texts"
+        + (f" ({args.distinct:,} different ones, repeated)" if args.distinct else "")
+        + " (SST-2 train, AG News, TREC-6, QNLI; the source as the label, "
         f"{len(classes)} classes), all-MiniLM-L6-v2 (384-d), embedded in {embed_seconds:.0f} s "
         f"(from the cache where it was filled before). Session with {n_labels:,} answers "
         f"(written in {prefill_seconds:.0f} s, one refit each), default learner (margin, "
