@@ -296,7 +296,6 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         self._eval_set = eval_set
         self._since_refit: dict[str, list[np.ndarray]] = {"forgotten": [], "skipped": []}
         self._pending_query: tuple[float, str] | None = None
-        self._columns: np.ndarray | None = None
         self._recorded_order = np.empty(0, dtype=np.intp)
         self._many_classes_logged = False
         self.stop_reason_ = None
@@ -422,6 +421,11 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
             missing=self.missing_label,
             classes=self._declared,
         )
+        if self._declared is None:
+            # Checked before anything is stored: a rejected call changes nothing.
+            self._distinct_labels(
+                np.concatenate([np.asarray(self.classes_, dtype=object), values.astype(object)])
+            )
         self._reveal(rows, values)
         if refit:
             self.refit()
@@ -571,10 +575,11 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities: one column per ``classes_`` entry, in that order, always."""
         proba = self._fitted_head().predict_proba(self._check_X(X, reset=False))
-        if self._columns is None:
+        columns = self._head_columns()
+        if columns is None:
             return proba
         out = np.zeros((proba.shape[0], self.classes_.shape[0]), dtype=np.float64)
-        out[:, self._columns] = proba
+        out[:, columns] = proba
         return out
 
     @available_if(_head_has("decision_function"))
@@ -584,12 +589,13 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         Classes the head has no label of yet get ``-inf``.
         """
         scores = self._fitted_head().decision_function(self._check_X(X, reset=False))
-        if self._columns is None:
+        columns = self._head_columns()
+        if columns is None:
             return scores
         if scores.ndim == 1:  # a binary head: the score of its second class against its first
             scores = np.column_stack([-scores, scores])
         out = np.full((scores.shape[0], self.classes_.shape[0]), -np.inf)
-        out[:, self._columns] = scores
+        out[:, columns] = scores
         return out
 
     def __sklearn_tags__(self):  # noqa: D105
@@ -696,12 +702,9 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         start = time.perf_counter()
         if rows.size:
             X_labeled = self._rows()[rows]
-            self.estimator_ = self._fit_head(X_labeled, self._state.labels[rows])
-            head_classes = np.asarray(self.estimator_.classes_)
-            same = np.array_equal(head_classes, self.classes_)
-            self._columns = None if same else np.searchsorted(self.classes_, head_classes)
+            self.estimator_ = self._fit_head(X_labeled, _plain_labels(self._state.labels[rows]))
         else:
-            self.estimator_, self._columns = None, None
+            self.estimator_ = None
         fit_seconds = time.perf_counter() - start
         score = None
         if self._eval_set is not None and self.estimator_ is not None:
@@ -785,6 +788,16 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         )
         return np.asarray(rows, dtype=np.intp), time.perf_counter() - start
 
+    def _head_columns(self) -> np.ndarray | None:
+        """Where the head's columns go among ``classes_``; None when they are the same.
+
+        Computed at each call: teach(refit=False) may add a class before the head is refit.
+        """
+        head_classes = np.asarray(self.estimator_.classes_)
+        if np.array_equal(head_classes, self.classes_):
+            return None
+        return np.searchsorted(self.classes_, head_classes)
+
     def _fitted_head(self) -> Any:
         check_fitted(self, "history_")
         if self.estimator_ is None:
@@ -792,6 +805,22 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
                 "PRepALLearner has no labels yet, so no head to predict with; teach() some first."
             )
         return self.estimator_
+
+
+def _plain_labels(labels: np.ndarray) -> np.ndarray:
+    """Labels held as objects (a cold start takes any type) in the dtype they share.
+
+    scikit-learn reads an object array of ints as labels of unknown type; strings stay objects.
+    """
+    if labels.dtype.kind != "O" or labels.size == 0:
+        return labels
+    if all(isinstance(v, (bool, np.bool_)) for v in labels):
+        return labels.astype(bool)
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels):
+        return labels.astype(np.int64)
+    if all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in labels):
+        return labels.astype(np.float64)
+    return labels
 
 
 def _check_flag(name: str, value: Any) -> None:

@@ -450,14 +450,9 @@ LabelingSession.TestCase.settings = settings(
 test_a_labeling_session_stays_consistent = LabelingSession.TestCase
 
 
-# -- bugs these properties found (the library's to fix) --------------------------------------
+# -- bugs these properties found (fixed) ----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a cold start without classes= stores labels as objects, so integer labels make the "
-    "head's fit fail with scikit-learn's 'Unknown label type: unknown'",
-)
 def test_a_cold_start_without_declared_classes_takes_integer_labels():
     learner = PRepALLearner(random_state=0).fit(X_SESSION, np.full(N_ROWS, -1))
     learner.teach([0, 1], [0, 2])
@@ -465,11 +460,6 @@ def test_a_cold_start_without_declared_classes_takes_integer_labels():
     assert learner.predict_proba(X_SESSION[:2]).shape == (2, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="teach(refit=False) with a new class adds it to classes_, but predict_proba keeps "
-    "the head's columns until the next refit",
-)
 def test_predict_proba_columns_follow_classes_taught_without_refit():
     y = np.full(N_ROWS, -1)
     y[[0, 1]] = [0, 2]
@@ -479,11 +469,6 @@ def test_predict_proba_columns_follow_classes_taught_without_refit():
     assert learner.predict_proba(X_SESSION[:2]).shape == (2, 3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="in a cold start without classes=, a label of another type than those taught "
-    "raises a bare TypeError after the label was stored: the rejected call changes the state",
-)
 def test_a_label_of_another_type_is_refused_and_changes_nothing():
     learner = PRepALLearner(missing_label=None, random_state=0)
     learner.fit(X_SESSION, np.full(N_ROWS, None, dtype=object))
@@ -495,11 +480,6 @@ def test_a_label_of_another_type_is_refused_and_changes_nothing():
     assert learner.y_labeled_.tolist() == ["a"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after teach(refit=False) with a class the head has not seen, BALD's committee is fit "
-    "on that label and the query fails: 'label 1 of y_labeled is not among classes [0, 2]'",
-)
 def test_bald_queries_after_a_new_class_is_taught_without_refit():
     y = np.full(N_ROWS, -1)
     y[[0, 1]] = [0, 2]

@@ -169,7 +169,10 @@ class BALD(ScoreStrategy):
         classes = context.get("classes")
         if classes is None:
             classes = getattr(estimator, "classes_", present)
+        # Labels taught since the head's last fit (teach(refit=False)) get their own columns.
         classes = np.asarray(classes)
+        if not np.isin(present, classes).all():
+            classes = np.union1d(classes, present)
         column = {c: i for i, c in enumerate(classes.tolist())}
         members, cols = [], []
         for _ in range(int(self.n_members)):
