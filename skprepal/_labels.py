@@ -78,7 +78,10 @@ def missing_mask(y: np.ndarray, missing: Any) -> np.ndarray:
         nan = np.isnan(y)
         if np.isinf(y).any():
             row = int(np.flatnonzero(np.isinf(y))[0])
-            raise InvalidInputError(f"y[{row}] is {_show(y[row])}; labels must be finite.")
+            raise InvalidInputError(
+                f"Input y contains infinity or a value too large for dtype('{y.dtype}'): "
+                f"y[{row}] is {_show(y[row])}; labels must be finite."
+            )
         if _marks_na(missing):
             return nan
         if nan.any():

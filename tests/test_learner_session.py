@@ -311,7 +311,7 @@ def test_missing_label_matches_what_the_user_means(make_y, missing, caplog):
     [
         (np.array(["spam", "ham", None], dtype=object), -1, r"y\[2\] is None, but missing_label=-1"),
         (np.array([1.0, np.nan, 2.0]), -1, r"y\[1\] is nan, but missing_label=-1 marks the pool"),
-        (np.array([1.0, np.inf, 2.0]), None, r"y\[1\] is inf; labels must be finite"),
+        (np.array([1.0, np.inf, 2.0]), None, r"Input y contains infinity .* y\[1\] is inf; labels must be finite"),
     ],
 )
 def test_a_marker_that_cannot_be_matched_is_a_clear_error(y, missing, message):

@@ -222,7 +222,7 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self._text_dim = int(next(self._encoder.iter_embeddings(probe, 1))[1].shape[1])
         self._separate_pairs = texts.ndim == 2 and self.pair_encoding == "separate"
         self.embedding_dim_ = self._text_dim * (4 if self._separate_pairs else 1)
-        self.n_embedded_ = self.n_cached_ = 0
+        self._counts = {"embedded": 0, "cached": 0}
         return self
 
     def transform(self, X: Any) -> np.ndarray:
@@ -240,7 +240,7 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         """
         check_fitted(self, "embedding_dim_")
         texts = validate_texts(self, X, reset=False)
-        self.n_embedded_ = self.n_cached_ = 0
+        self._counts = {"embedded": 0, "cached": 0}
         if self._separate_pairs:
             first, second = self._embed(texts[:, 0]), self._embed(texts[:, 1])
             return np.hstack([first, second, np.abs(first - second), first * second])
@@ -316,10 +316,24 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             if cache is not None:
                 cache.close()
         logger.debug("embedded %d of %d texts; the rest came from the cache", todo.size, len(texts))
-        self.n_embedded_ += int(todo.size)
-        self.n_cached_ += int(found.sum())
+        self._counts["embedded"] += int(todo.size)
+        self._counts["cached"] += int(found.sum())
         # Without duplicates ``unique`` is in input order already (slots numbered by first use).
         return unique if len(unique_keys) == len(keys) else unique[inverse]
+
+    # Counts of the last transform, kept out of the public __dict__: transform must not change
+    # the estimator's attributes (scikit-learn's check_dict_unchanged).
+    @property
+    def n_embedded_(self) -> int:
+        """Distinct texts the last ``fit``/``transform`` encoded."""
+        check_fitted(self, "_counts")
+        return self._counts["embedded"]
+
+    @property
+    def n_cached_(self) -> int:
+        """Distinct texts the last ``fit``/``transform`` took from the cache."""
+        check_fitted(self, "_counts")
+        return self._counts["cached"]
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()
