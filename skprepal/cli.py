@@ -381,7 +381,7 @@ def _add_store_arguments(embed: argparse.ArgumentParser) -> None:
         help="--engine ray: the cluster to join (default: $RAY_ADDRESS, else a local cluster)",
     )
     embed.add_argument(
-        "--num-actors", type=int, default=None,
+        "--num-actors", type=_whole_number, default=None,
         help="--engine ray: encoders running at once (default: one per CPU of the cluster)",
     )
     embed.add_argument(
@@ -393,7 +393,7 @@ def _add_store_arguments(embed: argparse.ArgumentParser) -> None:
         help="with --out: storage type of the vectors (default: %(default)s)",
     )
     embed.add_argument(
-        "--chunk-size", type=int, default=10_000,
+        "--chunk-size", type=_whole_number, default=10_000,
         help="with --out, --engine local: texts embedded and written at a time, the most a "
         "killed run loses (default: %(default)s)",
     )
