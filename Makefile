@@ -20,7 +20,7 @@ help:
 	@echo "make demo   - create $(VENV)/, install skprepal[demo], run the main job"
 	@echo "make bench  - run the benchmarks in benchmarks/ (hours; make bench-quick: minutes)"
 	@echo "make docs   - build the Sphinx HTML into docs/_build/html"
-	@echo "make mutation - mutation testing of the core modules (about an hour; tests/MUTATION.md)"
+	@echo "make mutation - mutation testing of the core modules (hours; MUTANTS=... for one module; tests/MUTATION.md)"
 	@echo "make label-studio-check - skprepal as the ML backend of a real Label Studio (minutes)"
 
 $(BIN)/python:

@@ -20,7 +20,7 @@ import tempfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, note, settings
+from hypothesis import HealthCheck, Phase, assume, example, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from hypothesis.stateful import (
@@ -115,13 +115,15 @@ TEXTS = np.array(
 PAIRS = np.array([[TEXTS[0], TEXTS[1]], [TEXTS[2], TEXTS[3]], [TEXTS[1], TEXTS[0]]], dtype=object)
 
 # Every setting of FrozenLLMTransformer that decides what a vector is, with values that give
-# different vectors on TEXTS (max_length 3 and 9 truncate them; 512 does not).
+# different vectors on TEXTS (max_length 3 and 9 truncate them; 512 does not). Precision: the
+# two a CPU runs without emulation (bf16 and fp16 warn there, slow).
 EMBEDDING_SETTINGS = {
     "model": ("tiny", "tiny-retrained"),
     "pooling": ("mean", "cls", "max"),
     "max_length": (3, 9, 512),
     "normalize": (False, True),
     "pair_encoding": ("joint", "separate"),
+    "precision": ("fp32", "int8"),
 }
 
 
@@ -153,7 +155,7 @@ def fitted(models, tmp_path_factory):
 
 configs = st.fixed_dictionaries({k: st.sampled_from(v) for k, v in EMBEDDING_SETTINGS.items()})
 BASE = {"model": "tiny", "pooling": "mean", "max_length": 9, "normalize": False,
-        "pair_encoding": "joint"}
+        "pair_encoding": "joint", "precision": "fp32"}
 
 
 @pytest.mark.parametrize("changed", sorted(EMBEDDING_SETTINGS))
@@ -171,6 +173,10 @@ def test_a_cache_filled_under_other_settings_serves_the_right_vectors(
     other = {**base, changed: values[-1] if data is None else data.draw(st.sampled_from(values))}
     pairs = changed == "pair_encoding" or (data is not None and data.draw(st.booleans()))
     inputs = PAIRS if pairs else TEXTS
+    # Known (test_an_int8_vector_does_not_depend_on_its_batch): int8 vectors depend on their
+    # batch, and separate pairs embed a text in two batches.
+    assume(not (pairs and "separate" in (base["pair_encoding"], other["pair_encoding"])
+                and "int8" in (base["precision"], other["precision"])))
     expected = fitted(other, pairs, None).transform(inputs)
     unchanged = fitted(base, pairs, None).transform(inputs)
     if unchanged.shape == expected.shape:  # else they differ already
@@ -189,6 +195,8 @@ namespace_settings = st.fixed_dictionaries(
         "max_length": st.integers(1, 1024),
         "normalize": st.booleans(),
         "lower_case": st.booleans(),
+        "precision": st.sampled_from(["fp32", "bf16", "fp16", "int8"]),
+        "backend": st.sampled_from(["torch", "onnx"]),
     }
 )
 
@@ -287,11 +295,9 @@ class LabelingSession(RuleBasedStateMachine):
 
     def _can_query(self) -> bool:
         # Known bug (test_bald_queries_after_a_new_class_is_taught_without_refit): BALD's
-        # committee meets a label its (stale) head does not know and raises.
-        new_class = set(self.labels.values()) - self.head_classes
-        return not (
-            self.strategy == "bald" and self.pending and new_class and len(self.head_classes) > 1
-        )
+        # committee is fit on the labels held now but keyed to the head's classes; after
+        # teach(refit=False) with a new class, or forget(refit=False) of every label, it raises.
+        return not (self.strategy == "bald" and self.pending and len(self.head_classes) > 1)
 
     def _snapshot(self) -> bytes:
         ln = self.learner
@@ -487,3 +493,31 @@ def test_bald_queries_after_a_new_class_is_taught_without_refit():
     learner.teach([2], [1], refit=False)
     rows = learner.query()
     assert rows.shape == (3,) and not np.isin(rows, [0, 1, 2]).any()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="precision='int8' quantizes activations per batch: a text's vector depends on the "
+    "texts batched with it (up to 7e-4 apart here), so the per-text cache serves other vectors "
+    "than a fresh transform would compute",
+)
+def test_an_int8_vector_does_not_depend_on_its_batch(models):
+    embedder = FrozenLLMTransformer(models["tiny"], precision="int8", device="cpu").fit(TEXTS)
+    np.testing.assert_allclose(
+        embedder.transform(TEXTS[1:2]), embedder.transform(TEXTS)[1:2], atol=1e-5
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="forget(refit=False) of the labels leaves the head fit on two classes, so queries "
+    "use BALD, whose committee then finds fewer than two classes among the labels held and "
+    "raises ('needs the labeled rows')",
+)
+def test_bald_queries_after_every_label_is_forgotten_without_refit():
+    y = np.full(N_ROWS, -1)
+    y[[0, 1]] = [0, 2]
+    learner = PRepALLearner(query_strategy="bald", batch_size=3, random_state=0).fit(X_SESSION, y)
+    learner.forget([0, 1], refit=False)
+    rows = learner.query()
+    assert rows.shape == (3,) and not np.isin(rows, [0, 1]).any()
