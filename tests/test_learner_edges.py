@@ -369,3 +369,21 @@ def test_forget_checks_its_refit_flag(blobs):
     with pytest.raises(InvalidInputError, match=r"^refit must be True or False, got 'yes'\.$"):
         learner.forget([0], refit="yes")
     assert 0 in learner.labeled_indices_
+
+
+def test_criteria_read_rows_from_sparse_matrices():
+    from scipy.sparse import csr_matrix
+
+    from skprepal.stopping import StabilizingPredictions, UncertaintyThreshold
+
+    X, y = make_blobs(n_samples=60, centers=2, n_features=4, random_state=0)
+    X = np.abs(X)
+    head = LogisticRegression().fit(csr_matrix(X[:20]), y[:20])
+    mask = np.arange(60) < 20
+    dense, sparse = UncertaintyThreshold(aggregate="mean"), UncertaintyThreshold(aggregate="mean")
+    dense.should_stop(head, X, labeled_mask=mask, n_labeled=20)
+    sparse.should_stop(head, csr_matrix(X), labeled_mask=mask, n_labeled=20)
+    assert sparse.uncertainties_ == pytest.approx(dense.uncertainties_)
+    stable = StabilizingPredictions(stop_set_size=10)
+    stable.should_stop(head, csr_matrix(X), labeled_mask=mask, n_labeled=20, random_state=0)
+    np.testing.assert_array_equal(stable.predictions_, head.predict(X[stable.stop_set_]))

@@ -169,3 +169,31 @@ def test_check_parameters_says_what_broke(strategy, message):
 
     with pytest.raises(AssertionError, match=message):
         check_parameters(strategy)
+
+
+def test_cal_score_ranks_as_cal_picks(problem):
+    from skprepal.strategies import ContrastiveAL
+
+    X, y, head = problem
+    context = {"X_labeled": X[:30], "y_labeled": y[:30]}
+    scores = ContrastiveAL(n_neighbors=5).score(head, X[30:], **context)
+    assert scores.shape == (30,) and np.isfinite(scores).all()
+    picks = ContrastiveAL(n_neighbors=5)(head, X[30:], 6, **context)
+    np.testing.assert_array_equal(picks, top_n(scores, 6))
+
+
+def test_a_modal_strategy_takes_the_function_and_its_keywords_as_parameters():
+    from skprepal.strategies import ModALStrategy
+
+    def first(classifier, X, n_instances=1, offset=0):
+        return np.arange(offset, offset + n_instances)
+
+    def last(classifier, X, n_instances=1, offset=0):
+        return np.arange(len(X) - n_instances - offset, len(X) - offset)
+
+    strategy = ModALStrategy(first)
+    assert strategy.set_params(offset=2) is strategy
+    np.testing.assert_array_equal(strategy(None, np.zeros((10, 2)), 3), [2, 3, 4])
+    strategy.set_params(func=last)
+    assert strategy.func is last
+    np.testing.assert_array_equal(strategy(None, np.zeros((10, 2)), 3), [5, 6, 7])
