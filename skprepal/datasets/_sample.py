@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Callable
 from importlib.resources import files
 from typing import Literal, overload
 
@@ -41,6 +42,22 @@ def _read_tickets(name: str = _FILE) -> tuple[list[str], list[str]]:
         texts.append(row[0])
         labels.append(row[1])
     return texts, labels
+
+
+def _load(
+    name: str, describe: Callable[[list[str]], str], return_X_y: bool
+) -> Bunch | tuple[np.ndarray, np.ndarray]:
+    """A packaged ticket file as object arrays (never fixed-width '<U'), or as a Bunch."""
+    texts, labels = _read_tickets(name)
+    data = np.empty(len(texts), dtype=object)
+    data[:] = texts
+    target = np.empty(len(labels), dtype=object)
+    target[:] = labels
+    if return_X_y:
+        return data, target
+    return Bunch(
+        data=data, target=target, target_names=sorted(set(labels)), DESCR=describe(labels)
+    )
 
 
 def _describe(labels: list[str]) -> str:
@@ -125,19 +142,7 @@ def load_sample_texts(*, return_X_y: bool = False) -> Bunch | tuple[np.ndarray, 
     >>> sorted(set(y))
     ['account_access', 'billing', 'bug_report', 'data_privacy', 'feature_request']
     """
-    texts, labels = _read_tickets()
-    data = np.empty(len(texts), dtype=object)
-    data[:] = texts
-    target = np.empty(len(labels), dtype=object)
-    target[:] = labels
-    if return_X_y:
-        return data, target
-    return Bunch(
-        data=data,
-        target=target,
-        target_names=sorted(set(labels)),
-        DESCR=_describe(labels),
-    )
+    return _load(_FILE, _describe, return_X_y)
 
 
 #: Tickets per class of the long-tail sample, largest first (checked against the file by the tests).
@@ -274,16 +279,4 @@ def load_support_tickets(*, return_X_y: bool = False) -> Bunch | tuple[np.ndarra
     >>> Counter(y).most_common()[-3:]
     [('notifications', 50), ('security_report', 40), ('accessibility', 30)]
     """
-    texts, labels = _read_tickets(_LONG_TAIL_FILE)
-    data = np.empty(len(texts), dtype=object)
-    data[:] = texts
-    target = np.empty(len(labels), dtype=object)
-    target[:] = labels
-    if return_X_y:
-        return data, target
-    return Bunch(
-        data=data,
-        target=target,
-        target_names=sorted(set(labels)),
-        DESCR=_describe_long_tail(labels),
-    )
+    return _load(_LONG_TAIL_FILE, _describe_long_tail, return_X_y)

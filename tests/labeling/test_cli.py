@@ -8,14 +8,13 @@ import json
 import socket
 
 import pytest
+import uvicorn  # noqa: F401  (the dev extra has it: a missing server fails, never skips)
 
 from skprepal import FrozenLLMTransformer, PRepALLearner, TransferFineTuner
 from skprepal.cli import main
 from skprepal.labeling import LabelingSession
 
 from ._server import TOPICS, LabelServer, ticket_texts, write_tickets
-
-pytest.importorskip("uvicorn")
 
 
 @pytest.fixture
