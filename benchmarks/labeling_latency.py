@@ -19,7 +19,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -31,6 +30,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+from loop import cpu_description  # benchmarks/ scripts share their machine description
 
 import skprepal
 from skprepal import FrozenLLMTransformer
@@ -38,14 +38,6 @@ from skprepal.datasets import load_ag_news, load_qnli, load_sst2, load_trec
 from skprepal.labeling import LabelingSession
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def cpu_model() -> str:
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"model name\s*:\s*(.+)", text)
-    flags = set(re.search(r"flags\s*:\s*(.+)", text).group(1).split()) if "flags" in text else set()
-    wanted = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    return f"{model.group(1).strip() if model else platform.processor()} ({', '.join(wanted)})"
 
 
 def pool_texts(n: int, distinct: int | None = None) -> tuple[list[str], list[str]]:
@@ -175,7 +167,7 @@ def main(argv=None) -> int:
         "# Labeling latency: answer to next item, through the real server",
         "",
         f"Command: `python {' '.join(sys.argv)}` · "
-        f"skprepal {skprepal.__version__} · {cpu_model()}, {os.cpu_count()} cores, "
+        f"skprepal {skprepal.__version__} · {cpu_description()}, "
         f"{args.threads} BLAS threads · load average at the end {os.getloadavg()[0]:.2f}.",
         "",
         f"Pool: {n_texts:,} texts"
