@@ -47,7 +47,7 @@ from skprepal.labeling._formats import (
     parse_label_config,
     select_control,
 )
-from skprepal.labeling._importers import ls_outcome, ls_person
+from skprepal.labeling._import_label_studio import ls_outcome, ls_person
 
 __all__ = ["label_studio_backend", "serve_label_studio_backend"]
 
