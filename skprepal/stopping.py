@@ -54,7 +54,7 @@ def _take_rows(X: Any, rows: np.ndarray) -> Any:
 class StoppingCriterion(BaseEstimator, metaclass=ABCMeta):
     """Base class of stopping criteria.
 
-    Subclasses implement :meth:`should_stop`, call :meth:`_check_call` first (which validates the
+    Subclasses implement :meth:`should_stop`, call ``self._check_call`` first (which validates the
     parameters on the first call and the arguments on every call) and return
     ``self._answer(reason)``: True with ``reason_`` set when ``reason`` is a string, False with
     ``reason_ = None`` when it is None.

@@ -284,7 +284,7 @@ def embed_with_ray(
     shards_dir: str | os.PathLike | None = None,
     keep_shards: bool = False,
 ) -> EmbeddingStore:
-    """Embed the texts of a file on a Ray cluster into an :class:`EmbeddingStore` and the cache.
+    """Embed the texts of a file on a Ray cluster into an :class:`.EmbeddingStore` and the cache.
 
     Parameters
     ----------
@@ -297,7 +297,7 @@ def embed_with_ray(
         The texts, or two columns of joint text pairs.
     id_column : str or None, default=None
         Row ids kept in the store (as strings); None numbers the rows from 0, as
-        :meth:`EmbeddingStore.build` does.
+        :meth:`.EmbeddingStore.build` does.
     format : {"csv", "tsv", "jsonl", "parquet"} or None
         None tells it from the suffix.
     embedder : FrozenLLMTransformer or None
@@ -317,7 +317,7 @@ def embed_with_ray(
     dtype : {"float32", "float16"}, default="float32"
         Storage type of the store.
     chunk_size : int, default=10_000
-        Recorded in the store's ``meta.json``, as in :meth:`EmbeddingStore.build`.
+        Recorded in the store's ``meta.json``, as in :meth:`.EmbeddingStore.build`.
     shards_dir : path-like or None
         Where the actors write the Parquet shards (a folder every node and the driver reach);
         None: ``out_dir/shards``.
