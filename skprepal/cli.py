@@ -515,15 +515,9 @@ def _label_studio_backend(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from skprepal.exceptions import InvalidInputError
+    from skprepal.labeling._cli import require_web_packages
 
-    try:
-        import starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as exc:
-        raise InvalidInputError(
-            f"`skprepal label-studio-backend` needs the web packages ({exc.name} is missing): "
-            "pip install 'skprepal[label]'"
-        ) from None
+    require_web_packages("skprepal label-studio-backend")
     if not Path(args.session).is_file():
         raise InvalidInputError(
             f"no session file at {args.session!r}; make one with `skprepal label FILE --labels "

@@ -15,13 +15,27 @@ from typing import Any
 
 from skprepal.exceptions import InvalidInputError
 
-__all__ = ["run_label", "run_export", "run_finetune", "default_session_path"]
+__all__ = [
+    "run_label", "run_export", "run_finetune", "default_session_path", "require_web_packages"
+]
 
 
 def default_session_path(file: str | Path) -> Path:
     """``tickets.csv`` -> ``tickets.session.sqlite3`` beside it."""
     file = Path(file)
     return file.with_name(file.stem + ".session.sqlite3")
+
+
+def require_web_packages(command: str) -> None:
+    """Fail in one line, before any work, where the ``label`` extra's web packages are missing."""
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise InvalidInputError(
+            f"`{command}` needs the web packages ({exc.name} is missing): "
+            "pip install 'skprepal[label]'"
+        ) from None
 
 
 def _is_loopback(host: str) -> bool:
@@ -88,14 +102,7 @@ def run_label(args: argparse.Namespace) -> None:
     """Create or reopen the session, then serve the labeling page until Ctrl-C."""
     import secrets
 
-    try:
-        import starlette  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as exc:
-        raise InvalidInputError(
-            f"`skprepal label` needs the web app's packages ({exc.name} is missing): "
-            "pip install 'skprepal[label]'"
-        ) from None
+    require_web_packages("skprepal label")
     from skprepal.labeling._app import bind, create_app, serve
     from skprepal.labeling._session import LabelingSession, _check_ids, _check_labels
 
