@@ -54,6 +54,15 @@ class LabelState:
         """True for rows a strategy may pick: neither labeled nor skipped."""
         return ~(self.labeled | self.skipped)
 
+    def n_classes_held(self) -> int:
+        """How many distinct labels the labeled rows hold now (refit or not)."""
+        if not self.n_labeled:
+            return 0
+        held = self.labels[self.order]
+        # Labels held as objects (a cold start takes any type) are of one type: teach() refuses
+        # a label of another, so they sort.
+        return int(np.unique(held).shape[0])
+
     def labeled_rows(self) -> np.ndarray:
         """Labeled row numbers in increasing order: the head's training rows.
 

@@ -91,7 +91,10 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
       (a cold start) :meth:`query` uses ``initial_strategy``.
 
     Until two classes are labeled, the head is a :class:`~sklearn.dummy.DummyClassifier`
-    predicting the one class seen and queries use ``initial_strategy``.
+    predicting the one class seen and queries use ``initial_strategy``. What counts is the labels
+    held now: after ``forget(refit=False)`` leaves fewer than two classes, queries go back to
+    ``initial_strategy`` before any refit; after ``teach(refit=False)`` brings the second class
+    to a one-class head, they stay with it until the head is refit.
 
     The learner keeps the ``X`` given to ``fit`` as it is, never a copy: its own state is a label
     per row, the acquisition order and the skipped rows. Score-based strategies read the pool in
@@ -758,7 +761,19 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         return head
 
     def _head_ready(self) -> bool:
-        return self.estimator_ is not None and not isinstance(self.estimator_, DummyClassifier)
+        """Whether ``query_strategy`` can run now: a head that ranks, and two classes labeled.
+
+        Both are needed. The labels held decide, not the head alone: after
+        ``forget(refit=False)`` the head may still be fit on two classes that the labels no
+        longer hold, and strategies that read the labeled rows (BALD's committee, CAL's
+        neighbours) need them. A one-class head (a DummyClassifier) cannot rank rows, even when
+        ``teach(refit=False)`` has brought a second class since its fit.
+        """
+        return (
+            self.estimator_ is not None
+            and not isinstance(self.estimator_, DummyClassifier)
+            and self._state.n_classes_held() >= 2
+        )
 
     def _current_strategy(self) -> Any:
         return self._query_strategy if self._head_ready() else self._initial_strategy

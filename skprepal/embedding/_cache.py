@@ -27,9 +27,15 @@ import numpy as np
 
 from skprepal.exceptions import CacheError
 
-__all__ = ["EmbeddingCache", "cache_namespace", "text_keys"]
+__all__ = ["UNCACHED_PRECISIONS", "EmbeddingCache", "cache_namespace", "text_keys"]
 
 CACHE_FILE = "embeddings.sqlite3"
+# Precisions whose vectors are not a function of the text alone, and so never cached: torch's
+# dynamic int8 quantizes each Linear layer's input with one scale per forward pass, taken from
+# the whole padded batch, so a text's vector depends on the texts batched with it (up to 0.23
+# apart in one coordinate on all-MiniLM-L6-v2). A batch of one would make it the text's own,
+# at 1.8x int8's time per text, slower than fp32 batched (benchmark in the transformer's notes).
+UNCACHED_PRECISIONS = frozenset({"int8"})
 # Bumped whenever the meaning of a stored vector changes, so old entries are never served.
 # 2: the precision and the backend of the forward pass are part of every key.
 CACHE_FORMAT = 2

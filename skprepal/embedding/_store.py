@@ -1,10 +1,11 @@
 """EmbeddingStore: a pool's embeddings on disk, as one memory-mappable array with row ids.
 
 A folder holds ``vectors.npy`` (an ``.npy`` file, so ``np.load(..., mmap_mode="r")`` maps it),
-``ids.txt`` (one id per line), ``meta.json`` (shape, dtype, the encoder's settings) and
-``progress.npy`` (which chunks are written). Chunks are embedded through the encoder, and so
-through its embedding cache (read from it, and filled), written, flushed, and only then marked
-done: a killed build resumes at the first chunk not marked. A pool embedded elsewhere (on a Ray
+``ids.txt`` (one id per line), ``meta.json`` (shape, dtype, the encoder's settings, with the
+precision in effect rather than ``"auto"``) and ``progress.npy`` (which chunks are written).
+Chunks are embedded through the encoder, and so through its embedding cache (read from it, and
+filled), written, flushed, and only then marked done: a killed build resumes at the first chunk
+not marked, with the same settings only. A pool embedded elsewhere (on a Ray
 cluster: :mod:`skprepal.integrations.ray`) arrives as Parquet shards and is compacted into the
 same layout by :meth:`EmbeddingStore.from_shards`.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +26,8 @@ from skprepal._validation import check_option, check_texts
 from skprepal.exceptions import InvalidInputError
 
 __all__ = ["EmbeddingStore"]
+
+logger = logging.getLogger(__name__)
 
 STORE_FORMAT = 1
 _DTYPES = {"float32": np.float32, "float16": np.float16}
@@ -55,8 +59,51 @@ _NOT_DECIDING = {"cache_dir", "show_progress", "batch_size", "device"}
 _CACHE_BATCH = 10_000
 
 
+def _resolved_precision(embedder: Any) -> str | None:
+    """The precision ``embedder``'s vectors are computed at: ``precision_`` once fitted.
+
+    An embedder not fitted yet (``from_shards`` takes one as it is) has ``precision`` resolved
+    for this machine, as its ``fit`` would: no model is loaded for that. None for an embedder
+    without a ``precision`` parameter.
+    """
+    fitted = getattr(embedder, "precision_", None)
+    if fitted is not None:
+        return str(fitted)
+    params = embedder.get_params()
+    if "precision" not in params:
+        return None
+    from skprepal._hf import resolve_device, resolve_precision
+
+    return resolve_precision(params["precision"], resolve_device(params.get("device", "auto")))
+
+
 def _encoder_settings(embedder: Any) -> dict[str, str]:
-    return {k: str(v) for k, v in sorted(embedder.get_params().items()) if k not in _NOT_DECIDING}
+    """The settings that decide the vectors, as ``meta.json`` records them.
+
+    ``precision`` is the one in effect, never ``"auto"``: "auto" means bf16 on one machine and
+    fp32 on another, and a store must not mix them.
+    """
+    settings = {
+        k: str(v) for k, v in sorted(embedder.get_params().items()) if k not in _NOT_DECIDING
+    }
+    precision = _resolved_precision(embedder)
+    if precision is not None:
+        settings["precision"] = precision
+    return settings
+
+
+def _precision_advice(was: Any, now: Any) -> str:
+    """What to do when a store's recorded precision is not the embedder's."""
+    if was == "auto":
+        return (
+            " The store was made by a skprepal that recorded precision='auto', not the "
+            "precision in effect, so what its vectors were computed at is unknown."
+        )
+    return (
+        f" Its vectors were computed at precision {was!r} and this embedder runs at {now!r} "
+        "(precision='auto' resolves per machine): to resume or extend it, pass an embedder with "
+        f"precision={was!r}."
+    )
 
 
 def _check_ids(ids: Sequence[Any], n: int) -> list[str]:
@@ -85,9 +132,14 @@ def _prepare(directory: Path, plan: dict[str, Any], ids: list[str]) -> None:
                 for k in plan
                 if k != "encoder" and existing.get(k) != plan[k]
             ]
+            advice = (
+                _precision_advice(was["precision"], now.get("precision"))
+                if "precision" in was and was["precision"] != now.get("precision")
+                else ""
+            )
             raise InvalidInputError(
                 f"{str(directory)!r} holds a store built with other settings "
-                f"({'; '.join(changed)}); build into a new folder, or delete this one."
+                f"({'; '.join(changed)}); build into a new folder, or delete this one.{advice}"
             )
         return
     (directory / "ids.txt").write_text("".join(i + "\n" for i in ids), encoding="utf-8")
@@ -129,7 +181,8 @@ class EmbeddingStore:
     ids : list of str
         One id per row.
     meta : dict
-        Shape, dtype and the encoder's settings.
+        Shape, dtype and the encoder's settings; ``meta["encoder"]["precision"]`` is the
+        precision the vectors were computed at (``precision_``, never ``"auto"``).
 
     Examples
     --------
@@ -207,7 +260,9 @@ class EmbeddingStore:
             The pool, one text per row.
         embedder : FrozenLLMTransformer or None
             The encoder (None: the default MiniLM). Its embedding cache, if any, is read and
-            filled.
+            filled. Resuming a store is refused if any setting that decides the vectors differs
+            from the ones recorded, the precision in effect included (``"auto"`` may resolve
+            to another precision on another machine).
         ids : sequence or None
             One id per text (default the row numbers), kept as strings without line breaks.
         dtype : {"float32", "float16"}, default="float32"
@@ -283,8 +338,10 @@ class EmbeddingStore:
         shards : path-like or list of path-like
             A folder (searched for ``*.parquet``) or the shard files.
         embedder : FrozenLLMTransformer
-            The encoder the shards were made with: its settings go into ``meta.json`` and its
-            ``cache_dir`` (if any) is filled.
+            The encoder the shards were made with: its settings go into ``meta.json``, with the
+            precision in effect (its ``precision_``; ``precision`` resolved for this machine if
+            it is not fitted), and its ``cache_dir`` (if any) is filled, except for int8
+            vectors, which are never cached.
         dtype : {"float32", "float16"}, default="float32"
             Storage type of the store.
         chunk_size : int, default=10_000
@@ -299,7 +356,7 @@ class EmbeddingStore:
         """
         import pyarrow.parquet as pq
 
-        from skprepal.embedding._cache import EmbeddingCache
+        from skprepal.embedding._cache import UNCACHED_PRECISIONS, EmbeddingCache
 
         check_option("dtype", dtype, _DTYPES)
         if not isinstance(chunk_size, int) or chunk_size < 1:
@@ -342,6 +399,13 @@ class EmbeddingStore:
         if done.all():
             return cls(directory)
         cache_dir = getattr(embedder, "cache_dir", None) if fill_cache else None
+        if cache_dir is not None and plan["encoder"].get("precision") in UNCACHED_PRECISIONS:
+            # Its transforms never read the cache (their vectors depend on the batch).
+            logger.info(
+                "precision=%r vectors are not cached; %s is left as it is",
+                plan["encoder"]["precision"], cache_dir,
+            )
+            cache_dir = None
         cache = EmbeddingCache(cache_dir) if cache_dir is not None else None
         vectors = np.load(directory / "vectors.npy", mmap_mode="r+")
         try:

@@ -25,7 +25,12 @@ from skprepal._hf import (
     resolve_precision,
 )
 from skprepal._validation import check_fitted, check_option, validate_texts
-from skprepal.embedding._cache import EmbeddingCache, cache_namespace, text_keys
+from skprepal.embedding._cache import (
+    UNCACHED_PRECISIONS,
+    EmbeddingCache,
+    cache_namespace,
+    text_keys,
+)
 from skprepal.embedding._encode import Encoder
 from skprepal.embedding._identity import folder_fingerprint
 from skprepal.exceptions import InvalidInputError, ModelNotFoundError
@@ -74,19 +79,23 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     precision : {"auto", "fp32", "bf16", "fp16", "int8"}, default="auto"
         Arithmetic of the forward pass. ``"bf16"`` and ``"fp16"`` run the encoder under torch
         autocast (matrix products in 16 bits, softmax and layer norm in fp32); ``"int8"``
-        quantizes the Linear layers dynamically (CPU only). Pooling and the output are fp32
-        always. ``"auto"`` picks, from the hardware found at run time, the fastest setting
-        measured to keep cosine >= 0.999 to fp32: bf16 on CPUs with AMX-BF16 or AVX512_BF16
-        and on CUDA GPUs of compute capability 8.0 or more, fp16 on 7.x GPUs, fp32 elsewhere
-        (int8 never: it misses the bar). The precision in effect is in ``precision_`` and in
-        the cache key: vectors of one precision are never served for another.
+        quantizes the Linear layers dynamically (CPU only); its vectors depend on the batch a
+        text is embedded in, so they never go through the cache (see Notes). Pooling and the
+        output are fp32 always. ``"auto"`` picks, from the hardware found at run time, the
+        fastest setting measured to keep cosine >= 0.999 to fp32: bf16 on CPUs with AMX-BF16
+        or AVX512_BF16 and on CUDA GPUs of compute capability 8.0 or more, fp16 on 7.x GPUs,
+        fp32 elsewhere (int8 never: it misses the bar). The precision in effect is in
+        ``precision_`` and in the cache key: vectors of one precision are never served for
+        another.
     device : str, default="auto"
         ``"auto"`` picks CUDA, then MPS, then the CPU; or ``"cpu"``, ``"cuda"``, ``"cuda:N"``,
         ``"mps"``.
     cache_dir : str, path-like or None, default=None
         Folder of an on-disk cache shared by every transformer and process that points to it.
         Entries are keyed by the model's weights (a digest of its files, not its name), every
-        setting that changes the output, and the text. None disables the cache.
+        setting that changes the output, and the text. None disables the cache. With
+        ``precision="int8"`` vectors are neither read from it nor written to it (a warning
+        says so at ``fit``); only the digest of the model's files is kept there.
     show_progress : bool or None, default=None
         Show a progress bar while embedding. None shows it when standard error is a terminal and
         at least 1,000 texts need embedding.
@@ -119,8 +128,8 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Distinct texts the last ``transform`` ran through the encoder (0 after ``fit``). For
         pairs with ``pair_encoding="separate"``, the texts of both columns.
     n_cached_ : int
-        Distinct texts the last ``transform`` took from the cache instead (0 after ``fit``
-        and without ``cache_dir``).
+        Distinct texts the last ``transform`` took from the cache instead (0 after ``fit``,
+        without ``cache_dir`` and with ``precision="int8"``).
     n_features_in_ : int
         2 when fitted on text pairs; absent for single texts.
     feature_names_in_ : ndarray of str
@@ -129,6 +138,18 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     See Also
     --------
     skprepal.PRepALLearner : The active-learning loop that runs on these embeddings.
+
+    Notes
+    -----
+    **int8 and the cache.** torch's dynamic quantization gives each Linear layer's input one
+    scale per forward pass, taken from the whole padded batch, so an int8 vector depends on the
+    texts batched with it (up to 0.23 apart in one coordinate on all-MiniLM-L6-v2; 7e-4 on a
+    tiny test model), while the cache stores one vector per text. Embedding every text in a
+    batch of its own would make its vector its own, but costs 1.8x the time per text: on
+    all-MiniLM-L6-v2 with one CPU thread (AMD EPYC, AVX2), 37 texts/s against 67 in batches of
+    64, and 59 for fp32 in batches, which takes away the only reason to choose int8. So int8
+    transforms bypass the cache: each embeds every text, and the same texts in the same order
+    give the same vectors.
 
     References
     ----------
@@ -223,6 +244,14 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self._separate_pairs = texts.ndim == 2 and self.pair_encoding == "separate"
         self.embedding_dim_ = self._text_dim * (4 if self._separate_pairs else 1)
         self._counts = {"embedded": 0, "cached": 0}
+        if self.cache_dir is not None and not self._uses_cache():
+            logger.warning(
+                "precision=%r: vectors depend on the texts batched together, so the cache at "
+                "%s is neither read nor written for them; every transform embeds every text. "
+                "Use precision 'fp32' or 'auto' to cache.",
+                precision,
+                self.cache_dir,
+            )
         return self
 
     def transform(self, X: Any) -> np.ndarray:
@@ -262,7 +291,10 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         """The embedding cache's key of each text of ``X``: what ``transform`` looks up.
 
         For an engine that embeds elsewhere (:mod:`skprepal.integrations.ray`) and fills the
-        cache afterwards, so that this transformer then finds those texts there.
+        cache afterwards, so that this transformer then finds those texts there. With
+        ``precision="int8"`` transforms bypass the cache, so these keys are never looked up
+        (and :meth:`EmbeddingStore.from_shards
+        <skprepal.embedding.EmbeddingStore.from_shards>` does not fill it).
 
         Parameters
         ----------
@@ -301,7 +333,7 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         unique_keys = list(slot_of)
         unique = np.empty((len(unique_keys), self._text_dim), dtype=np.float32)
 
-        cache = EmbeddingCache(self.cache_dir) if self.cache_dir is not None else None
+        cache = EmbeddingCache(self.cache_dir) if self._uses_cache() else None
         try:
             if cache is None:
                 found = np.zeros(len(unique_keys), dtype=bool)
@@ -358,6 +390,10 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return state
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _uses_cache(self) -> bool:
+        """Whether vectors go through the cache: a ``cache_dir``, and per-text vectors."""
+        return self.cache_dir is not None and self.precision_ not in UNCACHED_PRECISIONS
 
     def _fingerprint(self, folder: Any) -> str | None:
         if self.cache_dir is None:

@@ -181,6 +181,9 @@ class EncoderActor:
         same, and keys its vectors with it.
     threads : int or None
         torch threads of this actor (its share of the node's CPUs).
+    precision : str or None
+        The driver's ``precision_``, which the store records: the actor checks that its own
+        precision in effect is the same (``"auto"`` resolves on each node's hardware).
     """
 
     def __init__(
@@ -191,6 +194,7 @@ class EncoderActor:
         id_column: str | None,
         fingerprint: str | None,
         threads: int | None = None,
+        precision: str | None = None,
     ) -> None:
         from skprepal.embedding import FrozenLLMTransformer
         from skprepal.embedding._identity import folder_fingerprint
@@ -203,6 +207,13 @@ class EncoderActor:
         params = {**params, "cache_dir": None, "show_progress": False}
         probe = ["a"] if len(self.text_columns) == 1 else [("a", "b")]
         self.transformer = FrozenLLMTransformer(**params).fit(probe)
+        if precision is not None and self.transformer.precision_ != precision:
+            raise InvalidInputError(
+                f"precision={params.get('precision')!r} runs at {self.transformer.precision_!r} "
+                f"on this node ({self.transformer.device_}) but at {precision!r} on the driver, "
+                "whose precision the store records; fix it in the embedder (e.g. "
+                f"FrozenLLMTransformer(precision={precision!r})) so every actor runs at one."
+            )
         if fingerprint is not None:
             found = folder_fingerprint(Path(self.transformer.model_path_))
             if found != fingerprint:
@@ -303,8 +314,9 @@ def embed_with_ray(
     embedder : FrozenLLMTransformer or None
         The encoder (None: the default MiniLM). Each actor builds its own from
         ``embedder.get_params()``; the vectors go into ``embedder.cache_dir`` if it has one.
-        Fix its ``precision`` where the actors' hardware differs from the machine that will
-        read the cache: ``"auto"`` resolves on each actor, and is part of the cache key.
+        Fix its ``precision`` where the actors' hardware differs from the driver's: the store
+        records the precision in effect on the driver, and an actor on which ``"auto"``
+        resolves to another one stops the run with an error.
     address : str or None
         The cluster to join (as ``ray.init(address=...)``); None joins the one ``RAY_ADDRESS``
         names or starts a local one. Unused when Ray is already initialised in this process.
@@ -446,6 +458,7 @@ def _run_on_ray(
                 "id_column": id_column,
                 "fingerprint": embedder.model_fingerprint_,
                 "threads": max(1, int(num_cpus_per_actor)),
+                "precision": embedder.precision_,
             },
             compute=ray.data.ActorPoolStrategy(size=num_actors),
             batch_size=batch_size,

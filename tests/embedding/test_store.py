@@ -143,3 +143,72 @@ def test_from_shards_refuses_a_missing_or_repeated_row(embedder, tmp_path):
         EmbeddingStore.from_shards(tmp_path / "store", shards, embedder=embedder)
     with pytest.raises(InvalidInputError, match="no Parquet shards"):
         EmbeddingStore.from_shards(tmp_path / "store", [], embedder=embedder)
+
+
+# -- the precision in effect ---------------------------------------------------------------------
+
+
+def test_both_paths_record_the_precision_in_effect_not_auto(embedder, tmp_path):
+    texts, ids = _texts(12), [str(i) for i in range(12)]
+    in_effect = FrozenLLMTransformer(**embedder.get_params()).fit(texts[:1]).precision_
+    built = EmbeddingStore.build(tmp_path / "built", texts, embedder=embedder)
+    assert embedder.precision == "auto" and in_effect != "auto"
+    assert built.meta["encoder"]["precision"] == in_effect
+    # The Ray path: shards, compacted with an embedder that is not fitted.
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    _shard(shards / "part.parquet", list(range(12)), embedder.fit(texts[:1]), texts, ids)
+    unfitted = FrozenLLMTransformer(**embedder.get_params())
+    compacted = EmbeddingStore.from_shards(tmp_path / "compacted", shards, embedder=unfitted)
+    assert compacted.meta == built.meta
+    # "auto" and the precision it stands for here are one store.
+    fixed = FrozenLLMTransformer(**{**embedder.get_params(), "precision": in_effect})
+    assert EmbeddingStore.build(tmp_path / "built", texts, embedder=fixed).complete
+
+
+def test_resuming_at_another_precision_is_refused_with_the_one_to_pass(
+    embedder, tmp_path, monkeypatch
+):
+    import skprepal._hf._precision as precision_rules
+
+    texts = _texts(12)
+    EmbeddingStore.build(tmp_path / "store", texts,
+                         embedder=embedder.set_params(precision="fp32"))
+    # Another machine, where "auto" means bf16 (a CPU with AMX, a recent GPU).
+    monkeypatch.setattr(precision_rules, "auto_precision", lambda *a, **k: ("bf16", "a test"))
+    elsewhere = FrozenLLMTransformer(**{**embedder.get_params(), "precision": "auto"})
+    with pytest.raises(
+        InvalidInputError,
+        match=r"other settings \(precision 'fp32' -> 'bf16'\).* computed at precision 'fp32' "
+        r"and this embedder runs at 'bf16' .* pass an embedder with precision='fp32'\.$",
+    ):
+        EmbeddingStore.build(tmp_path / "store", texts, embedder=elsewhere)
+    assert EmbeddingStore.build(tmp_path / "store", texts,
+                                embedder=elsewhere.set_params(precision="fp32")).complete
+
+
+def test_a_store_that_recorded_auto_is_not_resumed(embedder, tmp_path):
+    import json
+
+    texts = _texts(6)
+    folder = tmp_path / "store"
+    EmbeddingStore.build(folder, texts, embedder=embedder)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["encoder"]["precision"] = "auto"  # what skprepal recorded before it resolved it
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(InvalidInputError, match="recorded precision='auto', not the precision in"):
+        EmbeddingStore.build(folder, texts, embedder=embedder)
+
+
+def test_from_shards_leaves_the_cache_alone_for_int8_vectors(embedder, tmp_path):
+    texts, ids = _texts(8), [str(i) for i in range(8)]
+    int8 = FrozenLLMTransformer(**{**embedder.get_params(), "precision": "int8"})
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    _shard(shards / "part.parquet", list(range(8)), int8.fit(texts[:1]), texts, ids)
+    cache = tmp_path / "int8-cache"
+    target = FrozenLLMTransformer(**{**int8.get_params(), "cache_dir": cache})
+    store = EmbeddingStore.from_shards(tmp_path / "store", shards, embedder=target)
+    assert store.complete and store.meta["encoder"]["precision"] == "int8"
+    with EmbeddingCache(cache) as held:
+        assert len(held) == 0  # int8 transforms never read it: nothing to fill

@@ -142,6 +142,23 @@ def test_the_actor_refuses_other_model_files(tiny_bert):
                            fingerprint="0" * 64)
 
 
+def test_the_actor_refuses_to_run_at_another_precision_than_the_drivers(tiny_bert):
+    # "auto" resolves on each node: an actor on other hardware would write vectors (and cache
+    # keys) of another precision than the one the store records.
+    with pytest.raises(
+        InvalidInputError,
+        match=r"precision='fp32' runs at 'fp32' on this node \(cpu\) but at 'bf16' on the "
+        r"driver.* FrozenLLMTransformer\(precision='bf16'\)",
+    ):
+        skray.EncoderActor({"model": str(tiny_bert), "device": "cpu", "precision": "fp32"},
+                           text_columns=["text"], id_column=None, fingerprint=None,
+                           precision="bf16")
+    same = skray.EncoderActor({"model": str(tiny_bert), "device": "cpu", "precision": "fp32"},
+                              text_columns=["text"], id_column=None, fingerprint=None,
+                              precision="fp32")
+    assert same.transformer.precision_ == "fp32"
+
+
 def test_skprepal_errors_come_out_of_rays_wrappers():
     cause = InvalidInputError("data row 3 has no text")
     try:
