@@ -175,9 +175,10 @@ def main(argv=None) -> int:
         + " (SST-2 train, AG News, TREC-6, QNLI; the source as the label, "
         f"{len(classes)} classes), all-MiniLM-L6-v2 (384-d), embedded in {embed_seconds:.0f} s "
         f"(from the cache where it was filled before). Session with {n_labels:,} answers "
-        f"(written in {prefill_seconds:.0f} s, one refit each), default learner (margin, "
-        "LogisticRegression head). The client answers as the page does: every answer's response "
-        "carries the next item.",
+        f"(written in {prefill_seconds:.0f} s, one refit each), the session's default learner "
+        f"(margin, LogisticRegression head, the pool scored on every CPU: n_jobs=-1, "
+        f"{os.cpu_count()} here). The client answers as the page does, back to back: every "
+        "answer's response carries the next item.",
         "",
         "| measure | milliseconds |",
         "|---|---:|",

@@ -86,35 +86,49 @@ STRATEGIES = {
 # -- part 1: the synthetic pool ----------------------------------------------------------------
 
 
-def write_pool(path: Path, n_rows: int, dim: int, seed: int = 0):
-    """The pool as an ``.npy`` file, written chunk by chunk; labels and a test set in memory."""
+def write_pool(path: Path | None, n_rows: int, dim: int, seed: int = 0):
+    """The pool as an ``.npy`` file, written chunk by chunk; labels and a test set in memory.
+
+    With ``path=None`` nothing is written: the same draws give the labels and the test set of a
+    pool written before (``--pool-dir``).
+    """
     rng = np.random.default_rng(seed)
     centres = make_centres(rng, dim)
-    X = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n_rows, dim))
+    X = None
+    if path is not None:
+        X = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n_rows, dim))
     y = np.empty(n_rows, dtype=np.int64)
     for start in range(0, n_rows, GEN_CHUNK):
         stop = min(start + GEN_CHUNK, n_rows)
-        X[start:stop], y[start:stop] = draw_rows(rng, centres, stop - start)
-    X.flush()
-    del X
+        rows, y[start:stop] = draw_rows(rng, centres, stop - start)
+        if X is not None:
+            X[start:stop] = rows
+    if X is not None:
+        X.flush()
+        del X
     X_test, y_test = draw_rows(rng, centres, N_TEST)
     return y, X_test, y_test
 
 
-def learner(strategy, rounds: int) -> PRepALLearner:
+def learner(strategy, rounds: int, n_jobs: int | None = None) -> PRepALLearner:
     return PRepALLearner(
         query_strategy=strategy,
         batch_size=BATCH,
         initial_size=INITIAL,
         budget=INITIAL + rounds * BATCH,
         random_state=0,
+        n_jobs=n_jobs,
     )
 
 
-def run_strategy(name, index, X, y, X_test, y_test, rounds) -> dict:
-    """Untraced: per-round query and fit seconds, test accuracy; traced: the fit's peak heap."""
+def run_strategy(name, index, X, y, X_test, y_test, rounds, threads) -> dict:
+    """Untraced: per-round query and fit seconds, test accuracy; traced: the fit's peak heap.
+
+    Every method scores on ``threads`` threads (the learner's ``n_jobs``), as faiss searches on
+    ``threads`` OpenMP threads and modAL's recipe multiplies on ``threads`` BLAS threads.
+    """
     start = time.perf_counter()
-    fitted = learner(STRATEGIES[name](index), rounds).fit(X, y)
+    fitted = learner(STRATEGIES[name](index), rounds, threads).fit(X, y)
     wall = time.perf_counter() - start
     rounds_ = fitted.history_[1:]  # the first record is the initial sample's
     record = {
@@ -125,7 +139,7 @@ def run_strategy(name, index, X, y, X_test, y_test, rounds) -> dict:
         "initial": fitted.labeled_indices_[:INITIAL].tolist(),
     }
     tracemalloc.start()
-    learner(STRATEGIES[name](index), rounds).fit(X, y)
+    learner(STRATEGIES[name](index), rounds, threads).fit(X, y)
     record["peak_heap_bytes"] = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return record
@@ -198,29 +212,35 @@ def part_synthetic(args, folder: Path) -> dict:
     import faiss
 
     faiss.omp_set_num_threads(args.threads)
-    workdir = Path(tempfile.mkdtemp(prefix="scale-", dir=args.workdir))
-    path = workdir / "vectors.npy"
+    keep = args.pool_dir is not None
+    workdir = args.pool_dir or Path(tempfile.mkdtemp(prefix="scale-", dir=args.workdir))
+    workdir.mkdir(parents=True, exist_ok=True)
+    path, index_path = workdir / "vectors.npy", workdir / "index.faiss"
+    earlier = load_record(workdir / "pool.json") if keep else None
+    if earlier is not None and not (path.exists() and index_path.exists()):
+        earlier = None
     try:
-        start = time.perf_counter()
-        y, X_test, y_test = write_pool(path, args.rows, args.dim)
-        record = {"rows": args.rows, "dim": args.dim, "rounds": args.rounds,
-                  "write_seconds": time.perf_counter() - start}
-        X = np.load(path, mmap_mode="r")
-        record["pool_bytes"] = int(X.nbytes)
-        record["read_seconds"] = read_through(X)
-        print(f"pool {args.rows:,} x {args.dim} written in {record['write_seconds']:.1f} s",
-              flush=True)
-        start = time.perf_counter()
-        # exact_below=1: HNSW even for a small --quick pool, so the same index kind is measured.
-        index = VectorIndex.build(X, path=workdir / "index.faiss", exact_below=1)
-        record["index_build_seconds"] = time.perf_counter() - start
-        record["index_bytes"] = (workdir / "index.faiss").stat().st_size
-        record["index"] = repr(index)
-        print(f"faiss index built in {record['index_build_seconds']:.1f} s", flush=True)
+        if earlier is not None and path.exists() and index_path.exists():
+            # The pool and index a --pool-dir run wrote: their build figures are that run's.
+            y, X_test, y_test = write_pool(None, args.rows, args.dim)
+            record = {k: earlier[k] for k in POOL_FIGURES}
+            record["pool_reused_from"] = earlier["made"]
+            X = np.load(path, mmap_mode="r")
+            index = VectorIndex.open(index_path)
+            print(f"pool and index reused from {workdir}", flush=True)
+        else:
+            record = build_pool(args, path, index_path)
+            y, X_test, y_test = record.pop("_labels")
+            if keep:
+                made = time.strftime("%Y-%m-%d %H:%M")
+                save_record(workdir / "pool.json", {**record, "made": made})
+            X, index = np.load(path, mmap_mode="r"), VectorIndex.open(index_path)
+        record["rounds"] = args.rounds
         with threadpool_limits(args.threads):
             runs = {}
             for name in STRATEGIES:
-                runs[name] = run_strategy(name, index, X, y, X_test, y_test, args.rounds)
+                runs[name] = run_strategy(name, index, X, y, X_test, y_test, args.rounds,
+                                          args.threads)
                 print(f"{name}: {np.mean(runs[name]['query_seconds']):.3f} s per query, "
                       f"accuracy {runs[name]['accuracy']:.3f}", flush=True)
             initial = np.asarray(runs["margin (full pool)"]["initial"])
@@ -232,15 +252,47 @@ def part_synthetic(args, folder: Path) -> dict:
             }
             print(f"modAL: {np.mean(queries):.3f} s per query", flush=True)
         record["runs"] = runs
-        record["ann"] = compare_ann(X, index, args.threads, args.ann_queries)
+        if earlier is not None and "ann" in earlier:
+            record["ann"] = earlier["ann"]  # the ANN comparison is a figure of the pool's run
+        else:
+            record["ann"] = compare_ann(X, index, args.threads, args.ann_queries)
+            if keep:
+                save_record(workdir / "pool.json", {**load_record(workdir / "pool.json"),
+                                                    "ann": record["ann"]})
         print(f"ANN: faiss recall {record['ann']['faiss_recall']:.3f}, usearch "
               f"{record['ann']['usearch_recall']:.3f} (built in "
               f"{record['ann']['usearch_build_seconds']:.1f} s)", flush=True)
         del X
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     record["threads"] = args.threads
     return save_record(folder / "synthetic.json", record)
+
+
+POOL_FIGURES = ("rows", "dim", "write_seconds", "pool_bytes", "read_seconds",
+                "index_build_seconds", "index_bytes", "index")
+
+
+def build_pool(args, path: Path, index_path: Path) -> dict:
+    """Write the pool and build its faiss index; their figures (and, under ``_labels``, the
+    labels and the test set)."""
+    start = time.perf_counter()
+    labels = write_pool(path, args.rows, args.dim)
+    record = {"rows": args.rows, "dim": args.dim, "write_seconds": time.perf_counter() - start}
+    X = np.load(path, mmap_mode="r")
+    record["pool_bytes"] = int(X.nbytes)
+    record["read_seconds"] = read_through(X)
+    print(f"pool {args.rows:,} x {args.dim} written in {record['write_seconds']:.1f} s",
+          flush=True)
+    start = time.perf_counter()
+    # exact_below=1: HNSW even for a small --quick pool, so the same index kind is measured.
+    index = VectorIndex.build(X, path=index_path, exact_below=1)
+    record["index_build_seconds"] = time.perf_counter() - start
+    record["index_bytes"] = index_path.stat().st_size
+    record["index"] = repr(index)
+    print(f"faiss index built in {record['index_build_seconds']:.1f} s", flush=True)
+    return {**record, "_labels": labels}
 
 
 # -- part 2: learning curves on real pools -----------------------------------------------------
@@ -408,7 +460,12 @@ def synthetic_lines(rec: dict) -> list[str]:
         f"Written in {rec['write_seconds']:.1f} s, read through once in "
         f"{rec['read_seconds']:.1f} s (page cache warm for every method alike). faiss index "
         f"({rec['index']}, M=32, efSearch=128) built once in {seconds(rec['index_build_seconds'])}, "
-        f"{gib(rec['index_bytes'])} on disk: **not** in the per-round figures below.",
+        f"{gib(rec['index_bytes'])} on disk: **not** in the per-round figures below."
+        + (f" The pool and index were made by the run of {rec['pool_reused_from']} (its write, "
+           "build and ANN figures); the rounds below were measured in this one."
+           if rec.get("pool_reused_from") else "")
+        + f" Each method on {rec.get('threads', 1)} threads (the learner's `n_jobs`, faiss' "
+        "OpenMP threads, modAL's BLAS threads).",
         "",
         "| method | query s / round (mean) | speed-up over exact margin | peak heap (tracemalloc) | "
         f"test accuracy after {rec['rounds']} rounds |",
@@ -607,6 +664,11 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache-dir", default=str(HERE / ".cache"))
     parser.add_argument("--workdir", type=Path, help="where the pool file goes (a temp dir)")
+    parser.add_argument(
+        "--pool-dir", type=Path, default=None,
+        help="keep the synthetic pool and its index here and reuse them in later runs (their "
+        "write and build figures are those of the run that made them); default: a temp dir, "
+        "removed after the part")
     parser.add_argument("--report-only", action="store_true", help="tabulate what is saved")
     parser.add_argument("--redo", action="store_true", help="run the parts again, not resume")
     args = parser.parse_args(argv)

@@ -33,6 +33,7 @@ from skprepal._pool import LabelState, memmap_reference, open_memmap_reference
 from skprepal._validation import check_fitted, check_params, validate_texts
 from skprepal.exceptions import InvalidInputError, NotFittedError
 from skprepal.strategies import resolve_strategy
+from skprepal.strategies._pool_scoring import pool_scoring
 
 __all__ = ["PRepALLearner"]
 
@@ -141,6 +142,11 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         ``classes_`` and the columns of :meth:`predict_proba` from the start.
     random_state : int, RandomState or None, default=None
         Seeds the initial sample, random strategies and tie-breaks.
+    n_jobs : int or None, default=None
+        Threads that score the pool's chunks at once in a query (None: 1; -1: every CPU), for
+        strategies whose chunk scores are independent (margin, entropy, least confidence). The
+        picks are the same for every value; a labeling server, where a person waits for the
+        next item, gains most from it.
 
     Attributes
     ----------
@@ -221,6 +227,11 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         "missing_label": "no_validation",
         "classes": ["array-like", None],
         "random_state": ["random_state"],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
     }
 
     def __init__(
@@ -236,6 +247,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         missing_label: Any = -1,
         classes: Any = None,
         random_state: Any = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.estimator = estimator
         self.query_strategy = query_strategy
@@ -247,6 +259,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         self.missing_label = missing_label
         self.classes = classes
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     # -- fitting ---------------------------------------------------------------------------
 
@@ -790,17 +803,18 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         start = time.perf_counter()
         X = self._rows()
         labeled = self._state.labeled_rows()
-        rows = strategy.select_rows(
-            head,
-            X,
-            self._state.pool_mask(),
-            n,
-            X_labeled=X[labeled],
-            y_labeled=self._state.labels[labeled],
-            classes=None if head is None else np.asarray(head.classes_),
-            random_state=self._query_rng(),
-            labeled_indices=labeled,
-        )
+        with pool_scoring(self.n_jobs):
+            rows = strategy.select_rows(
+                head,
+                X,
+                self._state.pool_mask(),
+                n,
+                X_labeled=X[labeled],
+                y_labeled=self._state.labels[labeled],
+                classes=None if head is None else np.asarray(head.classes_),
+                random_state=self._query_rng(),
+                labeled_indices=labeled,
+            )
         return np.asarray(rows, dtype=np.intp), time.perf_counter() - start
 
     def _head_columns(self) -> np.ndarray | None:

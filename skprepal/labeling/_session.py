@@ -126,7 +126,8 @@ class LabelingSession:
             The encoder (None: the default MiniLM). Without a ``cache_dir`` it gets one next to
             the session file, ``<path>.cache``, so that :meth:`open` reads the vectors back.
         learner : PRepALLearner or None
-            The active-learning settings (None: margin sampling, seed 0). Its ``classes`` are
+            The active-learning settings (None: margin sampling, the pool scored on every CPU,
+            ``PRepALLearner(n_jobs=-1)``). Its ``classes`` are
             set to ``labels`` and its ``missing_label`` to None; with ``random_state=None`` a
             seed is drawn and stored, so that a reopened session asks the same questions.
         ids : sequence or None
@@ -149,7 +150,8 @@ class LabelingSession:
         embedder = FrozenLLMTransformer() if embedder is None else clone(embedder)
         if embedder.get_params().get("cache_dir", "") is None:
             embedder.set_params(cache_dir=str(path.resolve()) + ".cache")
-        learner = PRepALLearner() if learner is None else clone(learner)
+        # A person waits on every query: by default the pool is scored on every CPU.
+        learner = PRepALLearner(n_jobs=-1) if learner is None else clone(learner)
         learner.set_params(classes=labels, missing_label=None)
         if learner.random_state is None:
             learner.set_params(random_state=int(np.random.SeedSequence().entropy % 2**31))
@@ -348,7 +350,7 @@ class LabelingSession:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
             raise InvalidInputError(f"n={n!r} must be a positive integer.")
         holder = annotator or self._holder
-        with self._journal.transaction() as conn:
+        with self._journal.transaction(durable=False) as conn:
             self._sync()  # under the write lock: answers of other processes are all in
             taken = self._journal.leased_by_others(conn, holder)
             candidates = self._learner.query(int(n) + len(taken))

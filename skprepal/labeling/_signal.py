@@ -6,8 +6,9 @@ Two numbers, both cheap next to a head refit and neither kept in the learner:
   changed at the last refit. It falls towards zero as the model settles; a spike means the last
   answers taught it something new (or contradicted it).
 - **cv_accuracy**: 3-fold cross-validated accuracy of a fresh copy of the head on the last (at
-  most 1,000) labels, recomputed every 10 labels in a background thread, so that it never delays
-  the next item.
+  most 1,000) labels, recomputed every 10 labels in a background thread once the labeler pauses
+  (no answer for half a second): three head fits on the two cores the next answer's refit and
+  query need would otherwise delay the next item.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -46,7 +48,10 @@ class LearningSignal:
     random_state : int, default=0
         Seeds the sample and the folds.
     background : bool, default=True
-        Cross-validate in a worker thread (False: in the calling thread, for tests).
+        Cross-validate in a worker thread (False: in the calling thread, at once, for tests).
+    quiet_seconds : float, default=0.5
+        The worker waits until no change has come for this long, and then cross-validates the
+        labels as they are by then.
     """
 
     def __init__(
@@ -59,6 +64,7 @@ class LearningSignal:
         n_folds: int = 3,
         random_state: int = 0,
         background: bool = True,
+        quiet_seconds: float = 0.5,
     ) -> None:
         self._vectors = vectors
         rng = np.random.RandomState(random_state)
@@ -75,6 +81,9 @@ class LearningSignal:
         self._cv: dict[str, Any] | None = None
         self._cv_at: int | None = None  # label count the last CV was started at
         self._cv_running = False
+        self._cv_request: tuple[Any, np.ndarray, np.ndarray] | None = None
+        self._changed_at = time.monotonic()
+        self._quiet = float(quiet_seconds)
         self._cv_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1) if background else None
 
@@ -88,6 +97,7 @@ class LearningSignal:
         key = hashlib.sha256(rows.tobytes() + "\x00".join(labels).encode()).digest()
         if key != self._state_key:
             self._state_key = key
+            self._changed_at = time.monotonic()
             self._after_refit(learner)
             self._maybe_cross_validate(learner, rows, labels)
         with self._cv_lock:
@@ -123,24 +133,39 @@ class LearningSignal:
         _, counts = np.unique(np.asarray(labels[-self._cv_max :], dtype=object), return_counts=True)
         if np.sum(counts >= self._n_folds) < 2:
             return  # not yet two classes with a label per fold
+        self._cv_at = n
+        # Row numbers and labels only (the vectors are read when the work runs): the worker
+        # never reads state the next answer changes.
+        request = (clone(head), rows[-self._cv_max :].copy(),
+                   np.asarray(labels[-self._cv_max :], dtype=object))
+        if self._executor is None:
+            self._cross_validate(*request)
+            return
         with self._cv_lock:
+            self._cv_request = request  # a newer request replaces one not started yet
             if self._cv_running:
                 return
             self._cv_running = True
-        self._cv_at = n
-        # A snapshot (copies), so the worker never reads state the next answer changes.
-        X = np.asarray(self._vectors[rows[-self._cv_max :]])
-        y = np.asarray(labels[-self._cv_max :], dtype=object)
-        estimator = clone(head)
-        if self._executor is None:
-            self._cross_validate(estimator, X, y)
-        else:
-            self._executor.submit(self._cross_validate, estimator, X, y)
+        self._executor.submit(self._work_when_quiet)
 
-    def _cross_validate(self, estimator: Any, X: np.ndarray, y: np.ndarray) -> None:
+    def _work_when_quiet(self) -> None:
+        while True:
+            wait = self._quiet - (time.monotonic() - self._changed_at)
+            if wait > 0:
+                time.sleep(wait)
+                continue
+            with self._cv_lock:
+                request, self._cv_request = self._cv_request, None
+                if request is None:
+                    self._cv_running = False
+                    return
+            self._cross_validate(*request)
+
+    def _cross_validate(self, estimator: Any, rows: np.ndarray, y: np.ndarray) -> None:
         from sklearn.model_selection import StratifiedKFold, cross_val_score
 
         try:
+            X = np.asarray(self._vectors[rows])
             # Classes with fewer labels than folds cannot be stratified: left out until they
             # have enough.
             names, counts = np.unique(y, return_counts=True)
@@ -153,10 +178,9 @@ class LearningSignal:
         except Exception:  # a signal must never take the labeling down
             logger.exception("cross-validating the labels so far failed")
             result = None
-        with self._cv_lock:
-            if result is not None:
+        if result is not None:
+            with self._cv_lock:
                 self._cv = result
-            self._cv_running = False
 
     def close(self) -> None:
         """Stop the worker thread (waits for a running cross-validation)."""

@@ -19,15 +19,20 @@ use or ignore:
 
 from __future__ import annotations
 
+import itertools
 from abc import abstractmethod
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
+import sklearn
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from skprepal._compat import one_blas_thread
 from skprepal._validation import check_params
+from skprepal.strategies._pool_scoring import scoring_threads
 from skprepal.exceptions import InvalidInputError
 
 __all__ = [
@@ -300,6 +305,10 @@ class ScoreStrategy(QueryStrategy):
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {"random_tie_break": ["boolean"]}
+    #: Whether several threads may score chunks at once (the learner's ``n_jobs``): only where a
+    #: chunk's scores are a pure function of the head and the chunk (no random draws, as MC
+    #: dropout makes, and no state shared between chunks).
+    parallel_chunks: ClassVar[bool] = False
 
     def __init__(self, *, random_tie_break: bool = False) -> None:
         self.random_tie_break = random_tie_break
@@ -366,26 +375,67 @@ class ScoreStrategy(QueryStrategy):
         best: RunningTopN,
     ) -> np.ndarray:
         n_samples = n_rows(X)
-        for start in range(0, n_samples, step):
-            stop = min(start + step, n_samples)
-            inside = pool_mask[start:stop]
-            # Tie keys are drawn for every row, in row order, so that they do not depend on the
-            # chunk size or on which rows are labeled.
-            ties = np.zeros(stop - start) if rng is None else rng.random_sample(stop - start)
-            if not inside.any():
-                continue
-            where = np.flatnonzero(inside)
-            if 2 * where.shape[0] >= stop - start:
-                # Mostly pool: score the chunk as a view (no copy) and drop the other rows.
-                chunk = X[start:stop]
-                keep = where
+
+        def spans() -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+            """``(rows, pool rows, their tie keys)`` per piece of work, in row order.
+
+            ``rows`` is a slice (a mostly-pool chunk, scored as a view of ``X``: no copy) or
+            None (pool rows gathered from sparse chunks into one copy of at most ``step`` rows:
+            a few thousand candidates spread over a million rows are scored in a handful of
+            calls, not one call per chunk).
+            """
+            gathered: list[np.ndarray] = []
+            gathered_ties: list[np.ndarray] = []
+            n_gathered = 0
+            for start in range(0, n_samples, step):
+                stop = min(start + step, n_samples)
+                # Tie keys are drawn for every row, in row order, so that they depend neither on
+                # the chunk size, nor on which rows are labeled, nor on how many threads score.
+                ties = np.zeros(stop - start) if rng is None else rng.random_sample(stop - start)
+                where = np.flatnonzero(pool_mask[start:stop])
+                if not where.shape[0]:
+                    continue
+                if 2 * where.shape[0] >= stop - start:
+                    yield slice(start, stop), start + where, ties[where]
+                    continue
+                if n_gathered + where.shape[0] > step:
+                    yield None, np.concatenate(gathered), np.concatenate(gathered_ties)
+                    gathered, gathered_ties, n_gathered = [], [], 0
+                gathered.append(start + where)
+                gathered_ties.append(ties[where])
+                n_gathered += where.shape[0]
+            if gathered:
+                yield None, np.concatenate(gathered), np.concatenate(gathered_ties)
+
+        def score_span(span: tuple[Any, np.ndarray, np.ndarray]) -> np.ndarray:
+            rows, picked, _ = span
+            if rows is None:
+                chunk, keep = _take(X, picked), slice(None)
             else:
-                # Mostly labeled or skipped: copy only the pool rows, bounded by the chunk.
-                chunk = _take(X, start + where)
-                keep = slice(None)
+                # Score the whole chunk as a view and drop the rows outside the pool.
+                chunk, keep = X[rows], picked - rows.start
             if self.needs_vectors:
                 chunk = check_vectors(chunk, self._label)
-            scores = _score_keys(score_chunk(chunk), n_rows(chunk), self._label)[keep]
-            del chunk  # before the next chunk is read: one chunk in memory at a time
-            best.update(scores, ties[where], start + where)
+            return _score_keys(score_chunk(chunk), n_rows(chunk), self._label)[keep]
+
+        threads = scoring_threads() if self.parallel_chunks else 1
+        if threads <= 1:
+            for span in spans():
+                best.update(score_span(span), span[2], span[1])
+            return best.result()
+        # scikit-learn's settings (assume_finite) are per thread: the workers take this one's.
+        config = sklearn.get_config()
+
+        def score_span_in_worker(span: tuple[Any, np.ndarray, np.ndarray]) -> np.ndarray:
+            with sklearn.config_context(**config):
+                return score_span(span)
+
+        # A window of `threads` chunks at a time, merged in row order: at most that many chunks
+        # in memory, and the same picks as one thread.
+        todo = spans()
+        with ThreadPoolExecutor(threads) as pool:
+            while window := list(itertools.islice(todo, threads)):
+                scored = pool.map(score_span_in_worker, window)
+                for span, scores in zip(window, scored, strict=True):
+                    best.update(scores, span[2], span[1])
         return best.result()

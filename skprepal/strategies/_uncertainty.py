@@ -96,6 +96,8 @@ class LeastConfidence(ScoreStrategy):
     .. [2] L. Freeman, "Elementary Applied Statistics", 1965 (variation ratio).
     """
 
+    parallel_chunks = True
+
     def score(self, estimator: Any, X_pool: Any, **context: Any) -> np.ndarray:
         return uncertainty(predict_proba_checked(estimator, X_pool, self.name), "max_probability")
 
@@ -119,6 +121,8 @@ class MarginSampling(ScoreStrategy):
        extraction", IDA 2001.
     """
 
+    parallel_chunks = True
+
     def score(self, estimator: Any, X_pool: Any, **context: Any) -> np.ndarray:
         return uncertainty(predict_proba_checked(estimator, X_pool, self.name), "margin")
 
@@ -137,6 +141,8 @@ class EntropySampling(ScoreStrategy):
     .. [1] C. Shannon, "A mathematical theory of communication", 1948.
     .. [2] B. Settles, "Active Learning Literature Survey", 2009.
     """
+
+    parallel_chunks = True
 
     def score(self, estimator: Any, X_pool: Any, **context: Any) -> np.ndarray:
         return uncertainty(predict_proba_checked(estimator, X_pool, self.name), "entropy")

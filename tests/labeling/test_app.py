@@ -290,6 +290,17 @@ def test_the_learning_signal_follows_the_refits(session):
     assert signal.update(session.learner)["changed"] == pytest.approx(np.mean(old != new))
 
 
+def test_the_cross_validation_waits_for_a_pause_and_uses_the_labels_by_then(session):
+    signal = LearningSignal(session._vectors, sample_size=50, cv_every=10, quiet_seconds=0.5)
+    for row in range(30):  # answers back to back: no pause long enough
+        session.answer(row, truth_of(session, row))
+        state = signal.update(session.learner)
+    assert state["cv_accuracy"] is None  # requested at 8, 18 and 28 labels, none run yet
+    signal.close()  # waits for the worker, which runs once the half second has passed
+    state = signal.update(session.learner)
+    assert 0.0 <= state["cv_accuracy"] <= 1.0 and state["cv_n_labels"] == 28  # the latest only
+
+
 def test_the_cross_validation_runs_in_the_background(client):
     for row in range(12):
         client.post("/api/answer", headers=AUTH, json={"row": row, "label": list(TOPICS)[row % 3]})
