@@ -19,6 +19,7 @@ use or ignore:
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 from abc import abstractmethod
 from collections.abc import Iterator
@@ -423,12 +424,13 @@ class ScoreStrategy(QueryStrategy):
             for span in spans():
                 best.update(score_span(span), span[2], span[1])
             return best.result()
-        # scikit-learn's settings (assume_finite) are per thread: the workers take this one's.
-        config = sklearn.get_config()
+        # scikit-learn's settings (assume_finite) and context variables (pool_scoring's) are
+        # per thread: the workers take this one's.
+        config, context = sklearn.get_config(), contextvars.copy_context()
 
         def score_span_in_worker(span: tuple[Any, np.ndarray, np.ndarray]) -> np.ndarray:
             with sklearn.config_context(**config):
-                return score_span(span)
+                return context.copy().run(score_span, span)
 
         # A window of `threads` chunks at a time, merged in row order: at most that many chunks
         # in memory, and the same picks as one thread.

@@ -4,21 +4,32 @@ A margin query over a 100,000 x 384 pool is a pass over 150 MB of vectors, on th
 a person's answer and the next item. :func:`pool_scoring` lets :class:`ScoreStrategy` chunks be
 scored by several threads (the learner's ``n_jobs``) and turns off scikit-learn's finiteness
 check of every chunk (``assume_finite``), which the learner made once, when the pool was given.
+
+Inside it, :func:`linear_proba` gives a ``LogisticRegression`` head's probabilities with torch's
+matrix product: the pool times ``coef_.T`` has only as many columns as classes, a shape on which
+OpenBLAS ran at a third of the memory's pace here (51 ms for 100,000 x 384 rows by 5 columns,
+against 22 ms for torch's ``matmul`` of the same arrays). The formula is scikit-learn's
+(``expit`` of the one decision column for two classes, ``softmax`` otherwise), and the tests
+hold the two to 1e-6.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import sklearn
 from joblib import effective_n_jobs
+from sklearn.linear_model import LogisticRegression
 
-__all__ = ["pool_scoring", "scoring_threads"]
+__all__ = ["in_pool_scoring", "linear_proba", "pool_scoring", "scoring_threads"]
 
 _THREADS: contextvars.ContextVar[int] = contextvars.ContextVar("skprepal_scoring_threads", default=1)
+_IN_QUERY: contextvars.ContextVar[bool] = contextvars.ContextVar("skprepal_in_query", default=False)
 
 
 @contextlib.contextmanager
@@ -30,14 +41,49 @@ def pool_scoring(n_jobs: int | None = None) -> Iterator[None]:
     merged in row order, so the picks do not depend on ``n_jobs``.
     """
     threads = max(1, int(effective_n_jobs(n_jobs)))
-    token = _THREADS.set(threads)
+    token, in_query = _THREADS.set(threads), _IN_QUERY.set(True)
     try:
         with sklearn.config_context(assume_finite=True):
             yield
     finally:
         _THREADS.reset(token)
+        _IN_QUERY.reset(in_query)
+
+
+def in_pool_scoring() -> bool:
+    """Whether this thread scores a pool for the learner (see :func:`pool_scoring`)."""
+    return _IN_QUERY.get()
 
 
 def scoring_threads() -> int:
     """How many threads score pool chunks here (1 outside :func:`pool_scoring`)."""
     return _THREADS.get()
+
+
+def linear_proba(estimator: Any, X: Any) -> np.ndarray | None:
+    """``estimator.predict_proba(X)`` for a fitted ``LogisticRegression`` on dense float32 or
+    float64 rows, multiplied by torch; None for anything else (the caller asks the estimator).
+    """
+    if type(estimator) is not LogisticRegression or not isinstance(X, np.ndarray):
+        return None
+    coef, intercept = getattr(estimator, "coef_", None), getattr(estimator, "intercept_", None)
+    if X.ndim != 2 or X.dtype not in (np.float32, np.float64) or not isinstance(coef, np.ndarray):
+        return None
+    if coef.ndim != 2 or X.shape[1] != coef.shape[1]:
+        return None  # the estimator's own call says what is wrong
+    import torch
+
+    with warnings.catch_warnings():
+        # A read-only memmap is only read here.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        rows = torch.from_numpy(X)
+    weights = torch.from_numpy(np.ascontiguousarray(coef, dtype=X.dtype))
+    bias = torch.from_numpy(np.asarray(intercept, dtype=X.dtype).reshape(-1))
+    with torch.no_grad():
+        decision = torch.addmm(bias, rows, weights.T)
+        if coef.shape[0] == 1:  # two classes: scikit-learn's expit of the one decision column
+            positive = torch.sigmoid(decision[:, 0])
+            proba = torch.stack([1.0 - positive, positive], dim=1)
+        else:
+            proba = torch.softmax(decision, dim=1)
+    return proba.numpy()

@@ -14,6 +14,7 @@ import numpy as np
 from skprepal._validation import check_option
 from skprepal.exceptions import InvalidInputError
 from skprepal.strategies._base import ScoreStrategy
+from skprepal.strategies._pool_scoring import in_pool_scoring, linear_proba
 from skprepal.strategies._registry import register_strategy
 
 __all__ = [
@@ -75,7 +76,10 @@ def predict_proba_checked(estimator: Any, X_pool: Any, strategy: str) -> np.ndar
             f"{type(estimator).__name__} has no predict_proba; use a probabilistic classifier "
             "(e.g. LogisticRegression) or query_strategy='random'."
         )
-    return np.asarray(estimator.predict_proba(X_pool), dtype=np.float64)
+    proba = linear_proba(estimator, X_pool) if in_pool_scoring() else None
+    if proba is None:
+        proba = estimator.predict_proba(X_pool)
+    return np.asarray(proba, dtype=np.float64)
 
 
 @register_strategy("least_confidence", "variation_ratio", "uncertainty")

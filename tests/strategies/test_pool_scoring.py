@@ -44,3 +44,45 @@ def test_a_non_finite_pool_is_still_refused_before_any_query():
     X[5, 3] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         PRepALLearner(LogisticRegression(), random_state=0).fit(X, interactive_labels())
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_torch_product_gives_scikit_learns_probabilities(n_classes, dtype):
+    from skprepal.strategies._pool_scoring import linear_proba
+
+    rng = np.random.RandomState(n_classes)
+    X = rng.randn(3000, 24).astype(dtype)
+    y = rng.randint(0, n_classes, 3000)
+    head = LogisticRegression(C=10.0, max_iter=2000).fit(X[:500], y[:500])
+    fast = linear_proba(head, X)
+    assert fast is not None and fast.shape == (3000, n_classes) and fast.dtype == dtype
+    np.testing.assert_allclose(fast, head.predict_proba(X), rtol=0, atol=1e-6)
+
+
+def test_the_torch_product_is_used_only_for_a_plain_logistic_regression():
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skprepal.strategies._pool_scoring import linear_proba
+
+    X, y = X32[:400], Y_TRUE[:400]
+    assert linear_proba(LogisticRegressionCV(cv=2).fit(X, y), X) is None
+    assert linear_proba(make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y), X) is None
+    assert linear_proba(LogisticRegression().fit(X, y), X.astype(np.float16)) is None
+    assert linear_proba(LogisticRegression().fit(X, y), X[:, :5]) is None  # sklearn explains
+
+
+def test_queries_pick_what_scikit_learns_probabilities_pick():
+    from skprepal.strategies import MarginSampling, uncertainty
+
+    y = interactive_labels()
+    learner = PRepALLearner(random_state=0, n_jobs=2).fit(X32, y)
+    picked = learner.query(30)
+    # The same query ranked by scikit-learn's own predict_proba over the pool rows.
+    pool = np.flatnonzero(y == -1)
+    scores = uncertainty(learner.estimator_.predict_proba(X32[pool]), "margin")
+    expected = pool[np.lexsort((pool, -scores))[:30]]
+    np.testing.assert_array_equal(picked, expected)
+    assert MarginSampling.parallel_chunks
