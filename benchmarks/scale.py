@@ -220,7 +220,7 @@ def part_synthetic(args, folder: Path) -> dict:
     if earlier is not None and not (path.exists() and index_path.exists()):
         earlier = None
     try:
-        if earlier is not None and path.exists() and index_path.exists():
+        if earlier is not None:
             # The pool and index a --pool-dir run wrote: their build figures are that run's.
             y, X_test, y_test = write_pool(None, args.rows, args.dim)
             record = {k: earlier[k] for k in POOL_FIGURES}

@@ -28,8 +28,10 @@ from sklearn.linear_model import LogisticRegression
 
 __all__ = ["in_pool_scoring", "linear_proba", "pool_scoring", "scoring_threads"]
 
-_THREADS: contextvars.ContextVar[int] = contextvars.ContextVar("skprepal_scoring_threads", default=1)
-_IN_QUERY: contextvars.ContextVar[bool] = contextvars.ContextVar("skprepal_in_query", default=False)
+# Threads scoring the pool's chunks; None outside pool_scoring.
+_THREADS: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "skprepal_scoring_threads", default=None
+)
 
 
 @contextlib.contextmanager
@@ -40,24 +42,22 @@ def pool_scoring(n_jobs: int | None = None) -> Iterator[None]:
     threads (each with one BLAS thread, so no thread spins waiting for another), their results
     merged in row order, so the picks do not depend on ``n_jobs``.
     """
-    threads = max(1, int(effective_n_jobs(n_jobs)))
-    token, in_query = _THREADS.set(threads), _IN_QUERY.set(True)
+    token = _THREADS.set(max(1, int(effective_n_jobs(n_jobs))))
     try:
         with sklearn.config_context(assume_finite=True):
             yield
     finally:
         _THREADS.reset(token)
-        _IN_QUERY.reset(in_query)
 
 
 def in_pool_scoring() -> bool:
     """Whether this thread scores a pool for the learner (see :func:`pool_scoring`)."""
-    return _IN_QUERY.get()
+    return _THREADS.get() is not None
 
 
 def scoring_threads() -> int:
     """How many threads score pool chunks here (1 outside :func:`pool_scoring`)."""
-    return _THREADS.get()
+    return _THREADS.get() or 1
 
 
 def linear_proba(estimator: Any, X: Any) -> np.ndarray | None:
