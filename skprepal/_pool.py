@@ -58,10 +58,9 @@ class LabelState:
         """How many distinct labels the labeled rows hold now (refit or not)."""
         if not self.n_labeled:
             return 0
-        held = self.labels[self.order]
-        # Labels held as objects (a cold start takes any type) are of one type: teach() refuses
-        # a label of another, so they sort.
-        return int(np.unique(held).shape[0])
+        # A set rather than np.unique: labels held as objects sort by Python comparisons, and
+        # every query asks this.
+        return len(set(self.labels[self.order].tolist()))
 
     def labeled_rows(self) -> np.ndarray:
         """Labeled row numbers in increasing order: the head's training rows.

@@ -64,8 +64,23 @@ def uncertainty(proba: np.ndarray, measure: str = "max_probability") -> np.ndarr
             logs = np.where(proba > 0, np.log(proba), 0.0)
         # "+ 0.0" turns the -0.0 of certain rows into 0.0.
         return np.clip(-(proba * logs).sum(axis=1) / np.log(n_classes), 0.0, 1.0) + 0.0
-    top2 = np.partition(proba, n_classes - 2, axis=1)[:, -2:]
-    return 1.0 - (top2[:, 1] - top2[:, 0])
+    first, second = _top_two(proba)
+    return 1.0 - (first - second)
+
+
+def _top_two(proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's highest and second-highest probability (equal when the top is tied).
+
+    Class by class rather than row by row: a partition of every row cost more than the head's
+    product with the pool, as rows have only a few entries.
+    """
+    by_class = proba.T
+    first = by_class.max(axis=0)
+    at_first = by_class == first
+    second = np.where(at_first, -np.inf, by_class).max(axis=0)
+    tied = np.count_nonzero(at_first, axis=0) > 1
+    second[tied] = first[tied]
+    return first, second
 
 
 def predict_proba_checked(estimator: Any, X_pool: Any, strategy: str) -> np.ndarray:

@@ -53,6 +53,9 @@ def test_the_torch_product_gives_scikit_learns_probabilities(n_classes, dtype):
 
     rng = np.random.RandomState(n_classes)
     X = rng.randn(3000, 24).astype(dtype)
+    # A dead feature, ~0 in every row as two of all-MiniLM-L6-v2's are: its coefficient is as
+    # small, and is dropped from the product.
+    X[:, 7] = rng.randn(3000) * 1e-32
     y = rng.randint(0, n_classes, 3000)
     head = LogisticRegression(C=10.0, max_iter=2000).fit(X[:500], y[:500])
     fast = linear_proba(head, X)
@@ -86,3 +89,19 @@ def test_queries_pick_what_scikit_learns_probabilities_pick():
     expected = pool[np.lexsort((pool, -scores))[:30]]
     np.testing.assert_array_equal(picked, expected)
     assert MarginSampling.parallel_chunks
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 7])
+def test_the_margin_is_the_gap_between_the_two_highest_probabilities_ties_included(n_classes):
+    from skprepal.strategies import uncertainty
+
+    rng = np.random.RandomState(n_classes)
+    # Probabilities on a coarse grid, so that many rows tie at the top (margin 0, score 1).
+    proba = rng.randint(0, 4, size=(2000, n_classes)).astype(np.float64) + 1e-3
+    proba /= proba.sum(axis=1, keepdims=True)
+    ordered = np.sort(proba, axis=1)
+    expected = 1.0 - (ordered[:, -1] - ordered[:, -2])
+    assert np.any(expected == 1.0) and np.any(expected < 1.0)
+    np.testing.assert_array_equal(uncertainty(proba, "margin"), expected)
+    # The same numbers laid out by column (as the fast product returns them).
+    np.testing.assert_array_equal(uncertainty(np.asfortranarray(proba), "margin"), expected)
