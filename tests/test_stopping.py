@@ -79,6 +79,27 @@ def test_stabilizing_predictions_stops_exactly_when_the_window_is_stable():
     assert crit.reason_ == "kappa 1.000 >= 0.99 over the last 3 rounds"
 
 
+def test_stabilizing_predictions_records_cohens_kappa_between_rounds():
+    from sklearn.metrics import cohen_kappa_score
+
+    crit = StabilizingPredictions(stop_set_size=N, window=1, threshold=0.5)
+    before, after = _labels(0), _labels(4)
+    # No row labeled: the stop set is all 40 rows.
+    assert not ask(crit, FakeHead(before), n_labeled=0)
+    # 4 of 40 rows changed: kappa 0.8, at or above the threshold of 0.5, so the loop stops.
+    assert ask(crit, FakeHead(after), n_labeled=0)
+    expected = cohen_kappa_score(before, after)
+    assert 0.5 < expected < 1.0
+    assert crit.kappas_ == [pytest.approx(expected)]
+
+
+def test_a_first_call_that_is_refused_leaves_no_reason():
+    crit = StabilizingPredictions(stop_set_size=5)
+    with pytest.raises(InvalidInputError, match="labeled_mask"):
+        crit.should_stop(FakeHead(_labels(0)), X, labeled_mask=np.zeros(3, dtype=bool), n_labeled=0)
+    assert crit.reason_ is None
+
+
 def test_stabilizing_predictions_earliest_stop_is_after_window_kappas():
     crit = StabilizingPredictions(stop_set_size=10, window=2, threshold=0.5)
     head = FakeHead(_labels(0))
