@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, make_scorer
+from sklearn.pipeline import make_pipeline
 
 from skprepal import PRepALLearner
 from skprepal.evaluation import (
@@ -349,3 +356,104 @@ def test_plot_on_given_axes_without_budgets():
         np.testing.assert_array_equal(ax.lines[0].get_xdata(), [0, 1])
     finally:
         plt.close(fig)
+
+
+# -- edges of replaying an order (found by the mutation run, tests/MUTATION.md) -----------------
+
+_RNG = np.random.RandomState(0)
+EDGE_X = _RNG.randn(60, 3)
+EDGE_Y = (EDGE_X[:, 0] > 0).astype(int)
+EDGE_X_TEST = _RNG.randn(40, 3)
+EDGE_Y_TEST = (EDGE_X_TEST[:, 0] > 0).astype(int)
+# The first three rows of the order hold one class; the fourth brings the other.
+EDGE_ORDER = np.concatenate([
+    np.flatnonzero(EDGE_Y == 1)[:3], np.flatnonzero(EDGE_Y == 0)[:1],
+    np.flatnonzero(EDGE_Y == 1)[3:20], np.flatnonzero(EDGE_Y == 0)[1:20],
+])
+EDGE_BUDGETS = [3, 10, 30]
+
+
+def _edge_curve(X_pool, estimator=None, X_test=EDGE_X_TEST):
+    return learning_curve_from_order(
+        estimator if estimator is not None else LogisticRegression(), X_pool, EDGE_Y,
+        EDGE_ORDER, EDGE_BUDGETS, X_test, EDGE_Y_TEST,
+    )
+
+
+@pytest.mark.parametrize(
+    "order, described",
+    [
+        (np.arange(6).reshape(2, 3), r"dtype int64 and shape \(2, 3\)"),
+        (np.array([0.0, 1.0]), r"dtype float64 and shape \(2,\)"),
+    ],
+)
+def test_an_order_that_is_not_a_list_of_row_numbers_is_described(order, described):
+    expected = r"^order must be a 1-D array of integer row numbers, got " + described
+    with pytest.raises(InvalidInputError, match=expected):
+        learning_curve_from_order(
+            LogisticRegression(), EDGE_X, EDGE_Y, order, [1], EDGE_X_TEST, EDGE_Y_TEST
+        )
+    with pytest.raises(InvalidInputError, match=r"^order_a must be a 1-D array"):
+        acquisition_overlap(order, EDGE_ORDER, [1])
+    with pytest.raises(InvalidInputError, match=r"^order_b must be a 1-D array"):
+        acquisition_overlap(EDGE_ORDER, order, [1])
+
+
+def test_an_overlap_budget_beyond_the_shorter_order_is_refused():
+    with pytest.raises(
+        InvalidInputError, match=r"budget 5 is larger than the shorter order's length \(4\)"
+    ):
+        acquisition_overlap([0, 1, 2, 3], [1, 0, 4, 5, 6], [2, 5])
+
+
+@pytest.mark.parametrize("budgets", [[], [[1, 2], [3, 4]], [1.5]])
+def test_budgets_must_be_a_non_empty_list_of_ints(budgets):
+    with pytest.raises(InvalidInputError, match=r"budgets must be a non-empty 1-D array of ints"):
+        learning_curve_from_order(
+            LogisticRegression(), EDGE_X, EDGE_Y, EDGE_ORDER, budgets, EDGE_X_TEST, EDGE_Y_TEST
+        )
+
+
+def test_x_and_y_of_different_lengths_are_named():
+    with pytest.raises(InvalidInputError, match=r"^X has 60 rows but y has 59 labels\.$"):
+        learning_curve_from_order(
+            LogisticRegression(), EDGE_X, EDGE_Y[:59], EDGE_ORDER, [1], EDGE_X_TEST, EDGE_Y_TEST
+        )
+
+
+def test_a_one_class_prefix_is_scored_as_a_majority_guess_and_logged(caplog):
+    start = time.perf_counter()
+    with caplog.at_level(logging.INFO, logger="skprepal.evaluation"):
+        result = _edge_curve(EDGE_X)
+    wall = time.perf_counter() - start
+    assert result["majority_fallback"].dtype == bool
+    np.testing.assert_array_equal(result["majority_fallback"], [True, False, False])
+    assert result["score"][0] == pytest.approx(np.mean(EDGE_Y_TEST == 1))
+    assert "budget 3: the first 3 labels hold one class; scored a majority guess" in caplog.text
+    # Durations: non-negative, and within the call's own wall time.
+    assert np.all(result["fit_seconds"] >= 0) and np.all(result["fit_seconds"] <= wall)
+
+
+def test_dataframes_sparse_matrices_and_lists_give_the_curve_of_the_array():
+    expected = _edge_curve(EDGE_X)["score"]
+    columns = ["a", "b", "c"]
+    # An index that is not 0..n-1: rows are taken by position, never by label.
+    frame = pd.DataFrame(EDGE_X, columns=columns, index=np.arange(1000, 1060))
+    by_name = make_pipeline(
+        ColumnTransformer([("keep", "passthrough", columns)]), LogisticRegression()
+    )
+    test_frame = pd.DataFrame(EDGE_X_TEST, columns=columns)
+    np.testing.assert_allclose(_edge_curve(frame, by_name, X_test=test_frame)["score"], expected)
+    np.testing.assert_allclose(_edge_curve(sp.csr_matrix(EDGE_X))["score"], expected)
+    np.testing.assert_allclose(_edge_curve(EDGE_X.tolist())["score"], expected)
+
+
+def test_an_empty_x_has_no_row_an_order_could_name():
+    with pytest.raises(InvalidInputError, match=r"from 0 to 0, but X has 0 rows"):
+        learning_curve_from_order(LogisticRegression(), [], [], [0], [1], EDGE_X_TEST, EDGE_Y_TEST)
+
+
+def test_a_summary_needs_budgets_and_rounds_to_three_decimals_by_default():
+    with pytest.raises(InvalidInputError, match="needs budgets, one per column of the curves"):
+        summarize_curves({"random": [[0.5, 0.75], [0.75, 1.0]]}, budgets=None)
+    assert format_mean_std(0.87549, 0.01234) == "0.875 ± 0.012"

@@ -33,8 +33,8 @@ from sklearn.utils import check_random_state
 
 from skprepal._compat import one_blas_thread
 from skprepal._validation import check_params
-from skprepal.strategies._pool_scoring import scoring_threads
 from skprepal.exceptions import InvalidInputError
+from skprepal.strategies._pool_scoring import scoring_threads
 
 __all__ = [
     "QueryStrategy",

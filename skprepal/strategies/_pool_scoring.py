@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 import sklearn
-from scipy.special import expit
 from joblib import effective_n_jobs
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 __all__ = ["in_pool_scoring", "linear_proba", "pool_scoring", "scoring_threads"]

@@ -9,7 +9,6 @@ from sklearn.linear_model import LogisticRegression
 
 from skprepal.exceptions import InvalidInputError
 from skprepal.strategies import (
-    mutual_information,
     BADGE,
     BALD,
     ContrastiveAL,
@@ -20,6 +19,7 @@ from skprepal.strategies import (
     LeastConfidence,
     MarginSampling,
     RandomSampling,
+    mutual_information,
 )
 
 
@@ -160,7 +160,11 @@ def test_bald_mc_picks_the_one_row_samples_disagree_on():
 
 def test_bald_mc_checks_the_shape():
     head = MCSamples(np.full((3, 5, 2), 0.5))
-    with pytest.raises(InvalidInputError, match="predict_proba_samples"):
+    with pytest.raises(
+        InvalidInputError,
+        match=r"MCSamples\.predict_proba_samples returned shape \(3, 5, 2\); expected "
+        r"\(n_samples, 4, n_classes\)",
+    ):
         BALD(n_samples=3)(head, np.zeros((4, 2)), 1)
 
 
