@@ -429,7 +429,7 @@ def test_a_one_class_prefix_is_scored_as_a_majority_guess_and_logged(caplog):
     assert result["majority_fallback"].dtype == bool
     np.testing.assert_array_equal(result["majority_fallback"], [True, False, False])
     assert result["score"][0] == pytest.approx(np.mean(EDGE_Y_TEST == 1))
-    assert "budget 3: the first 3 labels hold one class; scored a majority guess" in caplog.text
+    assert "budget 3: the first 3 labels hold one class; scored a majority guess" in caplog.messages
     # Durations: non-negative, and within the call's own wall time.
     assert np.all(result["fit_seconds"] >= 0) and np.all(result["fit_seconds"] <= wall)
 
@@ -454,6 +454,7 @@ def test_an_empty_x_has_no_row_an_order_could_name():
 
 
 def test_a_summary_needs_budgets_and_rounds_to_three_decimals_by_default():
-    with pytest.raises(InvalidInputError, match="needs budgets, one per column of the curves"):
+    expected = r"^summarize_curves needs budgets, one per column of the curves\.$"
+    with pytest.raises(InvalidInputError, match=expected):
         summarize_curves({"random": [[0.5, 0.75], [0.75, 1.0]]}, budgets=None)
     assert format_mean_std(0.87549, 0.01234) == "0.875 ± 0.012"
