@@ -458,3 +458,84 @@ def test_a_summary_needs_budgets_and_rounds_to_three_decimals_by_default():
     with pytest.raises(InvalidInputError, match=expected):
         summarize_curves({"random": [[0.5, 0.75], [0.75, 1.0]]}, budgets=None)
     assert format_mean_std(0.87549, 0.01234) == "0.875 ± 0.012"
+
+
+# -- what simulation_curve refuses, word for word (mutation survivors, tests/MUTATION.md) -------
+
+SIM_X, SIM_Y = EDGE_X, EDGE_Y
+SIM_LEARNER = PRepALLearner(batch_size=5, initial_size=5, budget=15, random_state=0)
+
+
+@pytest.mark.parametrize("missing", ["X", "y", "X_eval", "y_eval"])
+def test_simulation_curve_names_the_input_that_is_none(missing):
+    given = {"X": SIM_X, "y": SIM_Y, "X_eval": EDGE_X_TEST, "y_eval": EDGE_Y_TEST, missing: None}
+    expected = (
+        f"{missing} is None: simulation_curve needs the pool (X, y) with every label, and an "
+        "eval set (X_eval, y_eval) to score each round on."
+    )
+    with pytest.raises(InvalidInputError) as caught:
+        simulation_curve(SIM_LEARNER, given["X"], given["y"], given["X_eval"], given["y_eval"])
+    assert str(caught.value) == expected
+
+
+@pytest.mark.parametrize(
+    "X_eval, y_eval, expected",
+    [
+        (EDGE_X_TEST[:5], EDGE_Y_TEST[:4],
+         "X_eval has 5 rows but y_eval has 4 labels; pass one label per row of the eval set."),
+        (EDGE_X_TEST[:0], EDGE_Y_TEST[:0],
+         "the eval set is empty: pass at least one row to score on."),
+    ],
+)
+def test_simulation_curve_explains_a_bad_eval_set(X_eval, y_eval, expected):
+    with pytest.raises(InvalidInputError) as caught:
+        simulation_curve(SIM_LEARNER, SIM_X, SIM_Y, X_eval, y_eval)
+    assert str(caught.value) == expected
+
+
+SAME_SPACE = (
+    r": the eval set must be in the same space as X \(embedded by the same model, with the same "
+    r"pair encoding\)\.$"
+)
+
+
+@pytest.mark.parametrize(
+    "make", [np.asarray, sp.csr_matrix, lambda a: a.tolist()], ids=["array", "sparse", "list"]
+)
+def test_simulation_curve_takes_arrays_sparse_and_lists_and_checks_the_row_width(make):
+    # The right width runs (the learner needs dense rows); one column more in the eval set is
+    # refused before any fit, whatever holds the rows.
+    if make is not sp.csr_matrix:
+        curve = simulation_curve(SIM_LEARNER, make(SIM_X), SIM_Y, EDGE_X_TEST, EDGE_Y_TEST)
+        assert curve.n_labeled[-1] == 15
+    wider = np.hstack([EDGE_X_TEST, EDGE_X_TEST[:, :1]])
+    with pytest.raises(InvalidInputError, match=r"^X_eval has .* but X has .*" + SAME_SPACE):
+        simulation_curve(SIM_LEARNER, make(SIM_X), SIM_Y, wider, EDGE_Y_TEST)
+
+
+def test_simulation_curve_refuses_an_empty_list_pool_with_a_clear_error():
+    with pytest.raises(InvalidInputError, match=SAME_SPACE):
+        simulation_curve(SIM_LEARNER, [], [], EDGE_X_TEST, EDGE_Y_TEST)
+
+
+def test_simulation_curve_refuses_what_is_not_a_learner_and_an_unknown_scorer_first():
+    with pytest.raises(InvalidInputError) as caught:
+        simulation_curve(LogisticRegression(), SIM_X, SIM_Y, EDGE_X_TEST, EDGE_Y_TEST)
+    assert str(caught.value) == (
+        "learner must be a PRepALLearner, got LogisticRegression. To simulate with a Pipeline, "
+        "embed X and X_eval first and pass the Pipeline's PRepALLearner step."
+    )
+    # The scorer is checked before the inputs: a typo is reported even with an input missing.
+    with pytest.raises(InvalidInputError, match="is not a scikit-learn scorer"):
+        simulation_curve(SIM_LEARNER, SIM_X, SIM_Y, None, EDGE_Y_TEST, scoring="acuracy")
+
+
+def test_simulation_curve_refuses_labels_that_mark_an_interactive_session():
+    y = SIM_Y.copy()
+    y[:10] = -1
+    with pytest.raises(InvalidInputError) as caught:
+        simulation_curve(SIM_LEARNER, SIM_X, y, EDGE_X_TEST, EDGE_Y_TEST)
+    assert str(caught.value) == (
+        "y holds labels equal to missing_label=-1, so fit started an interactive session instead "
+        "of a simulation; simulation_curve needs every label of the pool (y is the oracle)."
+    )
