@@ -197,3 +197,31 @@ def test_a_modal_strategy_takes_the_function_and_its_keywords_as_parameters():
     strategy.set_params(func=last)
     assert strategy.func is last
     np.testing.assert_array_equal(strategy(None, np.zeros((10, 2)), 3), [5, 6, 7])
+
+
+def test_a_modal_function_returning_three_items_is_named_in_the_error():
+    from skprepal.strategies import ModALStrategy
+
+    def three(classifier, X, n_instances=1):
+        return np.arange(n_instances), np.zeros(n_instances), None
+
+    with pytest.raises(InvalidInputError) as caught:
+        ModALStrategy(three)(None, np.zeros((10, 2)), 2)
+    assert str(caught.value) == (
+        f"modAL function {three.__qualname__} returned a tuple of 3 items; expected indices, "
+        "(indices, scores) or (indices, samples)."
+    )
+
+
+def test_a_function_strategy_is_named_after_the_function_or_the_callable_class():
+    from skprepal.strategies import FunctionStrategy
+
+    def pick_first(estimator, X_pool, n):
+        return np.arange(n)
+
+    class PickLast:
+        def __call__(self, estimator, X_pool, n):
+            return np.arange(len(X_pool) - n, len(X_pool))
+
+    assert FunctionStrategy(pick_first).name == pick_first.__qualname__
+    assert FunctionStrategy(PickLast()).name == "PickLast"
