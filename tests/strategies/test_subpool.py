@@ -74,3 +74,25 @@ def test_an_index_saved_next_to_the_pool_is_reused(clusters, tmp_path):
     with pytest.raises(ValueError, match="holds 1000 rows but the pool has 999"):
         SEALS(index=index).select_rows(None, X[:-1], np.ones(999, bool), 3,
                                        labeled_indices=np.array([0]))
+
+
+def test_called_directly_the_wrappers_take_the_context_a_learner_passes(clusters):
+    from skprepal.strategies import ClusterMargin
+
+    X, y, cluster = clusters
+    labeled = np.flatnonzero(np.isin(cluster, [0, 1, 2, 3]))[::10]
+    head = _session(X, y, "margin", labeled).estimator_
+    context = {"labeled_indices": labeled, "y_labeled": y[labeled], "random_state": 0}
+
+    def last_rows(estimator, X_pool, n):
+        # Over the whole pool these are cluster 19's: picks in clusters 0-3 come from the subpool.
+        return np.arange(len(X_pool) - n, len(X_pool))
+
+    # A base strategy called on the gathered subpool, as any function strategy is: the caller's
+    # pool_indices must not reach it twice.
+    seals = SEALS(last_rows, n_neighbors=50)
+    for extra in ({}, {"pool_indices": np.arange(len(X))}):
+        picks = seals(head, X, 20, **context, **extra)
+        assert len(set(picks.tolist())) == 20 and np.isin(cluster[picks], [0, 1, 2, 3]).all()
+        margin_picks = ClusterMargin()(head, X, 20, **context, **extra)
+        assert len(set(margin_picks.tolist())) == 20
