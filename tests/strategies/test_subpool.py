@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from skprepal import PRepALLearner
+from skprepal.exceptions import InvalidInputError
 from skprepal.strategies import SEALS, AnchorAL, VectorIndex
 
 
@@ -96,3 +97,24 @@ def test_called_directly_the_wrappers_take_the_context_a_learner_passes(clusters
         assert len(set(picks.tolist())) == 20 and np.isin(cluster[picks], [0, 1, 2, 3]).all()
         margin_picks = ClusterMargin()(head, X, 20, **context, **extra)
         assert len(set(margin_picks.tolist())) == 20
+
+
+def test_the_index_explains_a_missing_file_and_another_pool_and_lists_a_row_first(
+    clusters, tmp_path
+):
+    X, _, cluster = clusters
+    missing = tmp_path / "none.faiss"
+    with pytest.raises(FileNotFoundError) as caught:
+        VectorIndex.open(missing)
+    assert str(caught.value) == f"no vector index at {str(missing)!r}; build one first."
+    index = VectorIndex.build(X)
+    with pytest.raises(InvalidInputError) as refused:
+        index.neighbours_of([0], X[:999], 5)
+    assert str(refused.value) == (
+        "the vector index holds 1000 rows but the pool has 999; build the index over the same "
+        "vectors the learner runs on."
+    )
+    # Row 0's nearest neighbour is row 0 itself, and the rest are rows of its cluster.
+    neighbours = index.neighbours_of([0, 60], X, 5)
+    assert neighbours[0][0] == 0 and (cluster[neighbours[0]] == cluster[0]).all()
+    assert neighbours[60][0] == 60 and len(neighbours[60]) == 5
