@@ -145,7 +145,6 @@ class ClassBalancedMargin(QueryStrategy):
             given = context.get("random_state")
             rng = np.random.RandomState(0) if given is None else check_random_state(given)
         best: dict[int, RunningTopN] = {}
-        predicted = None
         step = score_chunk_rows(X) if chunk_rows is None else max(1, int(chunk_rows))
         n_samples = n_rows(X)
         for start in range(0, n_samples, step):
@@ -158,11 +157,8 @@ class ClassBalancedMargin(QueryStrategy):
             where = np.flatnonzero(inside)
             chunk = X[start:stop] if where.shape[0] == stop - start else _take(X, start + where)
             proba = predict_proba_checked(estimator, chunk, self._label)
-            if predicted is None:
-                predicted = np.zeros(proba.shape[1], dtype=np.int64)
             scores = _score_keys(uncertainty(proba, "margin"), where.shape[0], self._label)
             labels = proba.argmax(axis=1)
-            predicted += np.bincount(labels, minlength=proba.shape[1])
             for c in np.unique(labels):
                 inside_c = labels == c
                 best.setdefault(int(c), RunningTopN(n)).update(

@@ -338,3 +338,30 @@ def test_drives_the_learner_on_a_read_only_memmap(strategy, tmp_path):
     in_memory = PRepALLearner(query_strategy=strategy, **kwargs).fit(X, y)
     assert np.may_share_memory(on_disk._X, pool)  # the learner kept the mapped file, no copy
     np.testing.assert_array_equal(on_disk.labeled_indices_, in_memory.labeled_indices_)
+
+
+def test_class_balanced_margin_returns_its_picks_least_sure_first():
+    head, X = _three_predicted_classes()
+    picks = ClassBalancedMargin()(head, X, 6)
+    top2 = np.sort(head.predict_proba(X[picks]), axis=1)[:, -2:]
+    uncertainty_of_picks = 1.0 - (top2[:, 1] - top2[:, 0])
+    assert (np.diff(uncertainty_of_picks) <= 0).all()
+    assert not (np.diff(uncertainty_of_picks) == 0).all()
+
+
+def test_class_balanced_margin_breaks_ties_with_the_random_state_only_when_asked():
+    # 50 rows with the same probabilities: every margin ties.
+    head, X = FixedProba(np.tile([0.6, 0.4], (50, 1))), with_ids(np.zeros((50, 1)))
+    by_row = ClassBalancedMargin()(head, X, 5, random_state=3)
+    assert by_row.tolist() == [0, 1, 2, 3, 4]
+    tied = ClassBalancedMargin(random_tie_break=True)
+    first = tied(head, X, 5, random_state=np.random.RandomState(3))
+    again = tied(head, X, 5, random_state=np.random.RandomState(3))
+    other = tied(head, X, 5, random_state=np.random.RandomState(4))
+    unseeded = tied(head, X, 5)
+    np.testing.assert_array_equal(first, again)
+    assert sorted(first.tolist()) != sorted(other.tolist())
+    assert sorted(first.tolist()) != [0, 1, 2, 3, 4]
+    # Without a random state the draw is still reproducible (seed 0), and still a draw.
+    np.testing.assert_array_equal(unseeded, tied(head, X, 5))
+    assert sorted(unseeded.tolist()) != [0, 1, 2, 3, 4]
