@@ -82,7 +82,8 @@ def linear_proba(estimator: Any, X: Any) -> np.ndarray | None:
     # A feature that is ~0 in every row (all-MiniLM-L6-v2 has two, at 1e-32) gets a coefficient
     # as small (1e-34), and MKL's product ran 3.5x slower with such numbers in it. Below
     # max|w| * eps**2 a coefficient changes no decision by as much as its rounding error.
-    weights[np.abs(weights) < np.abs(weights).max() * np.finfo(X.dtype).eps ** 2] = 0.0
+    magnitude = np.abs(weights)
+    weights[magnitude < magnitude.max() * np.finfo(X.dtype).eps ** 2] = 0.0
     weights = torch.from_numpy(weights)
     bias = torch.from_numpy(np.asarray(intercept, dtype=X.dtype).reshape(-1))
     with torch.no_grad():
