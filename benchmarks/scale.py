@@ -80,7 +80,11 @@ STRATEGIES = {
     "margin (full pool)": lambda index: "margin",
     "SEALS": lambda index: SEALS("margin", n_neighbors=100, index=index),
     "AnchorAL": lambda index: AnchorAL("margin", subpool_size=10_000, index=index),
+    # On the same index with its neighbour table (built once, timed on its own): the neighbours
+    # of new labels are read from the table, not searched.
+    "SEALS, neighbour table": lambda index: SEALS("margin", n_neighbors=100, index=index),
 }
+TABLED = "SEALS, neighbour table"
 
 
 # -- part 1: the synthetic pool ----------------------------------------------------------------
@@ -226,7 +230,7 @@ def part_synthetic(args, folder: Path) -> dict:
             record = {k: earlier[k] for k in POOL_FIGURES}
             record["pool_reused_from"] = earlier["made"]
             X = np.load(path, mmap_mode="r")
-            index = VectorIndex.open(index_path)
+            index = VectorIndex.open(index_path, neighbour_table=False)
             print(f"pool and index reused from {workdir}", flush=True)
         else:
             record = build_pool(args, path, index_path)
@@ -234,13 +238,16 @@ def part_synthetic(args, folder: Path) -> dict:
             if keep:
                 made = time.strftime("%Y-%m-%d %H:%M")
                 save_record(workdir / "pool.json", {**record, "made": made})
-            X, index = np.load(path, mmap_mode="r"), VectorIndex.open(index_path)
+            X = np.load(path, mmap_mode="r")
+            index = VectorIndex.open(index_path, neighbour_table=False)
         record["rounds"] = args.rounds
         with threadpool_limits(args.threads):
+            record.update(neighbour_table(X, index_path, workdir / "pool.json" if keep else None))
+            tabled = VectorIndex.open(index_path)
             runs = {}
             for name in STRATEGIES:
-                runs[name] = run_strategy(name, index, X, y, X_test, y_test, args.rounds,
-                                          args.threads)
+                runs[name] = run_strategy(name, tabled if name == TABLED else index, X, y,
+                                          X_test, y_test, args.rounds, args.threads)
                 print(f"{name}: {np.mean(runs[name]['query_seconds']):.3f} s per query, "
                       f"accuracy {runs[name]['accuracy']:.3f}", flush=True)
             initial = np.asarray(runs["margin (full pool)"]["initial"])
@@ -270,6 +277,27 @@ def part_synthetic(args, folder: Path) -> dict:
     return save_record(folder / "synthetic.json", record)
 
 
+def neighbour_table(X, index_path: Path, pool_record: Path | None) -> dict:
+    """The index's neighbour table (``ANN_K`` per row), built and timed unless a kept pool has
+    it; its build figures, also saved to the kept pool's record."""
+    earlier = load_record(pool_record) if pool_record is not None else None
+    table = VectorIndex.table_path(index_path)
+    if earlier is not None and "table_build_seconds" in earlier and table.exists():
+        return {k: earlier[k] for k in TABLE_FIGURES}
+    table.unlink(missing_ok=True)
+    start = time.perf_counter()
+    VectorIndex.open(index_path, neighbour_table=False).build_neighbour_table(
+        X, ANN_K, path=index_path, progress=True
+    )
+    figures = {"table_build_seconds": time.perf_counter() - start,
+               "table_bytes": table.stat().st_size}
+    print(f"neighbour table built in {figures['table_build_seconds']:.1f} s", flush=True)
+    if pool_record is not None:
+        save_record(pool_record, {**load_record(pool_record), **figures})
+    return figures
+
+
+TABLE_FIGURES = ("table_build_seconds", "table_bytes")
 POOL_FIGURES = ("rows", "dim", "write_seconds", "pool_bytes", "read_seconds",
                 "index_build_seconds", "index_bytes", "index")
 
@@ -461,6 +489,10 @@ def synthetic_lines(rec: dict) -> list[str]:
         f"{rec['read_seconds']:.1f} s (page cache warm for every method alike). faiss index "
         f"({rec['index']}, M=32, efSearch=128) built once in {seconds(rec['index_build_seconds'])}, "
         f"{gib(rec['index_bytes'])} on disk: **not** in the per-round figures below."
+        + (f" Its neighbour table ({ANN_K} neighbours per row, int32, searched once per row at "
+           f"efSearch 128: the same lists SEALS searches for round by round) built once in "
+           f"{seconds(rec['table_build_seconds'])}, {gib(rec['table_bytes'])} on disk: not in "
+           "the per-round figures either." if "table_build_seconds" in rec else "")
         + (f" The pool and index were made by the run of {rec['pool_reused_from']} (its write, "
            "build and ANN figures); the rounds below were measured in this one."
            if rec.get("pool_reused_from") else "")

@@ -10,7 +10,6 @@ attributes ending in ``_``, set on its first call, and explains a True answer in
 from __future__ import annotations
 
 import logging
-import math
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 from typing import Any, ClassVar

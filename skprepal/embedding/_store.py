@@ -434,14 +434,20 @@ class EmbeddingStore:
         ----------
         **build_options
             Passed to :meth:`VectorIndex.build <skprepal.strategies.VectorIndex.build>` when the
-            index is built.
+            index is built. ``neighbour_table=k`` also adds a table of ``k`` neighbours per row
+            to an index built earlier without one (or with fewer).
         """
         from skprepal.strategies import VectorIndex
 
         path = self.directory / "index.faiss"
-        if path.is_file():
-            return VectorIndex.open(path)
-        return VectorIndex.build(self.vectors, path=path, **build_options)
+        if not path.is_file():
+            return VectorIndex.build(self.vectors, path=path, **build_options)
+        index = VectorIndex.open(path)
+        wanted = build_options.get("neighbour_table")
+        table = index.neighbour_table
+        if wanted is not None and (table is None or table.shape[1] < min(wanted, index.n_rows)):
+            index.build_neighbour_table(self.vectors, wanted, path=path)
+        return index
 
     def __repr__(self) -> str:
         return (

@@ -212,3 +212,18 @@ def test_from_shards_leaves_the_cache_alone_for_int8_vectors(embedder, tmp_path)
     assert store.complete and store.meta["encoder"]["precision"] == "int8"
     with EmbeddingCache(cache) as held:
         assert len(held) == 0  # int8 transforms never read it: nothing to fill
+
+
+def test_the_store_builds_its_index_once_and_adds_a_neighbour_table_later(embedder, tmp_path):
+    pytest.importorskip("faiss")
+    store = EmbeddingStore.build(tmp_path / "store", _texts(60), embedder=embedder)
+    index = store.vector_index()
+    assert (tmp_path / "store" / "index.faiss").is_file() and index.neighbour_table is None
+    # Asked later for a table, the saved index gets one beside it, and keeps it when reopened.
+    tabled = store.vector_index(neighbour_table=8)
+    assert tabled.neighbour_table.shape == (60, 8)
+    assert EmbeddingStore.open(tmp_path / "store").vector_index().neighbour_table.shape == (60, 8)
+    rows, _ = index.search(store.vectors[[3]], 8)
+    np.testing.assert_array_equal(tabled.neighbour_table[3], rows[0])
+    # A narrower table is never rebuilt for a smaller request.
+    assert store.vector_index(neighbour_table=4).neighbour_table.shape == (60, 8)

@@ -118,3 +118,61 @@ def test_the_index_explains_a_missing_file_and_another_pool_and_lists_a_row_firs
     neighbours = index.neighbours_of([0, 60], X, 5)
     assert neighbours[0][0] == 0 and (cluster[neighbours[0]] == cluster[0]).all()
     assert neighbours[60][0] == 60 and len(neighbours[60]) == 5
+
+
+def test_a_neighbour_table_built_once_gives_the_picks_of_searching_every_round(
+    clusters, tmp_path
+):
+    X, y, cluster = clusters
+    path = tmp_path / "pool.faiss"
+    built = VectorIndex.build(X, path=path, exact_below=1, neighbour_table=30)
+    assert VectorIndex.table_path(path).is_file() and built.neighbour_table.shape == (1000, 30)
+    tabled, searching = VectorIndex.open(path), VectorIndex.open(path, neighbour_table=False)
+    assert isinstance(tabled.neighbour_table, np.memmap) and searching.neighbour_table is None
+    assert "neighbours=30" in repr(tabled) and "neighbours" not in repr(searching)
+    rows, _ = searching.search(X[[5, 700]], 30)
+    np.testing.assert_array_equal(tabled.neighbour_table[[5, 700]], rows)
+    # A whole simulation, round after round: the same candidates, so the same picks.
+    runs = [
+        PRepALLearner(query_strategy=SEALS(n_neighbors=20, index=index), batch_size=10,
+                      initial_size=10, budget=60, random_state=0).fit(X, y).labeled_indices_
+        for index in (tabled, searching)
+    ]
+    np.testing.assert_array_equal(*runs)
+    # Pickles (joblib, GridSearchCV's workers) carry the table.
+    import pickle
+
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(tabled)).neighbour_table,
+                                  tabled.neighbour_table)
+
+
+def test_the_table_is_read_not_searched_and_only_up_to_its_width(clusters):
+    X, _, cluster = clusters
+    tabled = VectorIndex.build(X)
+    # Each row's "neighbours" here are the next three rows: lists no search would find.
+    tabled.neighbour_table = ((np.arange(1000)[:, None] + np.arange(1, 4)) % 1000).astype(np.int32)
+    found = tabled.neighbours_of([998, 10], X, 2)
+    np.testing.assert_array_equal(found[998], [999, 0])
+    np.testing.assert_array_equal(found[10], [11, 12])
+    # Wider than the table: searched (row 10 first among its own neighbours).
+    wide = tabled.neighbours_of([10], X, 5)[10]
+    assert wide[0] == 10 and (cluster[wide] == cluster[10]).all()
+
+
+def test_a_damaged_or_foreign_table_is_refused_with_what_to_do(clusters, tmp_path):
+    X, _, _ = clusters
+    path = tmp_path / "pool.faiss"
+    index = VectorIndex.build(X, path=path)
+    with pytest.raises(InvalidInputError, match="needs k >= 1 neighbours per row, got 0"):
+        index.build_neighbour_table(X, 0)
+    table = VectorIndex.table_path(path)
+    table.write_bytes(b"not an array")
+    with pytest.raises(InvalidInputError, match="cannot be read .*delete it and build it again"):
+        VectorIndex.open(path)
+    np.save(table, np.zeros((999, 4), dtype=np.int32))
+    with pytest.raises(InvalidInputError, match=r"shape \(999, 4\) and dtype int32, not 1000 rows"):
+        VectorIndex.open(path)
+    np.save(table, np.zeros((1000, 4), dtype=np.float32))
+    with pytest.raises(InvalidInputError, match="dtype float32, not 1000 rows of neighbour ids"):
+        VectorIndex.open(path)
+    assert VectorIndex.open(path, neighbour_table=False).neighbour_table is None
