@@ -52,6 +52,11 @@ class ChunkDependent(ScoreStrategy):
         return -np.arange(len(X_pool), dtype=float)  # favours the first row of every chunk
 
 
+class DrawsFromTheGlobalGenerator(QueryStrategy):
+    def select(self, estimator, X_pool, n, **context):
+        return np.random.permutation(len(X_pool))[:n]  # noqa: NPY002 (the point: the global one)
+
+
 class Unconstrained(QueryStrategy):
     def __init__(self, *, width=3):
         self.width = width
@@ -63,9 +68,13 @@ class Unconstrained(QueryStrategy):
 @pytest.mark.parametrize(
     "strategy, message",
     [
-        (WritesToItself(), "check_stateless: WritesToItself changed its own attributes"),
+        (WritesToItself(), "check_stateless: WritesToItself changed its own attributes while "
+                           "querying; keep per-query state in local variables"),
         (RepeatsARow(), "returned the same position twice"),
-        (ChunkDependent(), "check_chunking_does_not_change_picks"),
+        (ChunkDependent(), "(?s)check_chunking_does_not_change_picks.*chunked scoring changed the "
+                           "picks"),
+        (DrawsFromTheGlobalGenerator(), "(?s)check_reproducible.*the same random_state must give "
+                                        "the same picks"),
         (Unconstrained(), "parameters without _parameter_constraints: \\['width'\\]"),
     ],
 )

@@ -365,3 +365,36 @@ def test_class_balanced_margin_breaks_ties_with_the_random_state_only_when_asked
     # Without a random state the draw is still reproducible (seed 0), and still a draw.
     np.testing.assert_array_equal(unseeded, tied(head, X, 5))
     assert sorted(unseeded.tolist()) != [0, 1, 2, 3, 4]
+
+
+def test_class_balanced_margin_shares_leftover_slots_in_class_order_among_equals():
+    # 20 predicted classes, 2 pool rows each; the even classes hold a label, the odd ones none.
+    rng = np.random.RandomState(0)
+    proba = rng.dirichlet(np.full(20, 0.3), size=40)
+    top = proba.argmax(axis=1)
+    proba[np.arange(40), top], proba[np.arange(40), np.arange(40) % 20] = (
+        proba[np.arange(40), np.arange(40) % 20], proba[np.arange(40), top])
+    head, X = FixedProba(proba), with_ids(rng.normal(size=(40, 2)))
+    picks = ClassBalancedMargin()(head, X, 5, y_labeled=np.arange(0, 20, 2))
+    # Fewest labels first, and among equals the lower class first: classes 1, 3, 5, 7 and 9.
+    assert sorted(head.predict_proba(X[picks]).argmax(axis=1).tolist()) == [1, 3, 5, 7, 9]
+
+
+class NoClasses(FixedProba):
+    """A head that predicts probabilities but does not say its classes."""
+
+    def __init__(self, proba):
+        super().__init__(proba)
+        del self.classes_
+
+
+def test_class_balanced_margin_counts_a_single_label_and_copes_without_classes():
+    head, X = _three_predicted_classes()
+    # One label, of class 1: the two slots that do not split evenly go to classes 0 and 2.
+    picks = ClassBalancedMargin()(head, X, 5, y_labeled=np.array([1]))
+    predicted = head.predict_proba(X[picks]).argmax(axis=1)
+    assert np.bincount(predicted, minlength=3).tolist() == [2, 1, 2]
+    # Without classes_ no label can be matched to a column: the leftovers go by column order.
+    blind = ClassBalancedMargin()(NoClasses(head.proba), X, 5, y_labeled=np.array([0, 0]))
+    predicted = head.predict_proba(X[blind]).argmax(axis=1)
+    assert np.bincount(predicted, minlength=3).tolist() == [2, 2, 1]

@@ -401,3 +401,154 @@ def test_sparse_vectors_give_the_dense_picks(strategy):
         assert len(set(sparse.tolist())) == 6
     else:
         np.testing.assert_array_equal(np.sort(dense), np.sort(sparse))
+
+
+class TableProba:
+    """predict_proba read from a table by the row id in column 0 (exact zeros included)."""
+
+    classes_ = np.array([0, 1, 2])
+
+    def __init__(self, table):
+        self.table = np.asarray(table, dtype=float)
+
+    def predict_proba(self, X):
+        return self.table[np.asarray(X)[:, 0].astype(int)]
+
+
+def _mean_kl_to_neighbours(proba, X_labeled, X_pool, k):
+    from sklearn.neighbors import NearestNeighbors
+
+    p_lab, p_pool = proba[X_labeled[:, 0].astype(int)], proba[X_pool[:, 0].astype(int)]
+    near = NearestNeighbors(n_neighbors=k).fit(X_labeled).kneighbors(X_pool, return_distance=False)
+    log = lambda p: np.log(np.maximum(p, 1e-12))  # noqa: E731
+    return np.array([
+        np.mean([(p_lab[j] * (log(p_lab[j]) - log(p_pool[i]))).sum() for j in near[i]])
+        for i in range(len(X_pool))
+    ])
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_cal_scores_are_the_mean_kl_divergence_from_the_labeled_neighbours(k):
+    # Rows: [id, position]; the ids index the probability table, the positions set neighbours.
+    proba = [[1.0, 0.0, 0.0], [0.7, 0.3, 0.0], [0.0, 0.0, 1.0], [0.2, 0.5, 0.3],
+             [0.0, 1.0, 0.0], [0.5, 0.5, 0.0], [0.1, 0.1, 0.8]]
+    X_labeled = np.array([[0, 0.0], [1, 1.0], [2, 10.0], [3, 11.0]])
+    X_pool = np.array([[4, 0.5], [5, 10.5], [6, 0.2]])
+    scores = ContrastiveAL(n_neighbors=k).score(TableProba(proba), X_pool, X_labeled=X_labeled)
+    expected = _mean_kl_to_neighbours(np.array(proba), X_labeled, X_pool, k)
+    assert np.isfinite(scores).all()
+    np.testing.assert_allclose(scores, expected, rtol=1e-10)
+
+
+def test_cal_says_what_it_needs_in_its_own_name():
+    with pytest.raises(InvalidInputError) as caught:
+        ContrastiveAL()(RuleProba(0), np.zeros((3, 2)), 1)
+    assert str(caught.value) == (
+        "query strategy 'cal' compares each pool row with its nearest labeled rows and needs "
+        "X_labeled in the context (with at least one row); for a cold start use "
+        "query_strategy='random' or 'coreset'."
+    )
+    with pytest.raises(InvalidInputError, match="query strategy 'cal': X_labeled has 2 features"):
+        ContrastiveAL()(RuleProba(0), np.zeros((3, 3)), 1, X_labeled=np.zeros((4, 2)))
+    with pytest.raises(InvalidInputError, match="query strategy 'cal' needs class probabilities"):
+        ContrastiveAL()(object(), np.zeros((3, 2)), 1, X_labeled=np.zeros((4, 2)))
+
+
+def _greedy_k_centre(X_pool, X_labeled, n):
+    """Greedy k-centre with exact Euclidean distances: the reference CoreSet must reproduce."""
+    from scipy.spatial.distance import cdist
+
+    min_dist = cdist(X_pool, X_labeled).min(axis=1)
+    picks = []
+    for _ in range(n):
+        c = int(np.argmax(min_dist))
+        picks.append(c)
+        min_dist = np.minimum(min_dist, cdist(X_pool, X_pool[[c]]).ravel())
+    return picks
+
+
+def test_coreset_is_greedy_k_centre_on_exact_distances():
+    rng = np.random.RandomState(3)
+    X_pool, X_labeled = rng.normal(size=(60, 4)) * 5 + 2, rng.normal(size=(5, 4))
+    assert CoreSet()(None, X_pool, 12, X_labeled=X_labeled).tolist() == _greedy_k_centre(
+        X_pool, X_labeled, 12
+    )
+    with pytest.raises(InvalidInputError, match="query strategy 'coreset': X_labeled has 3 "):
+        CoreSet()(None, X_pool, 2, X_labeled=np.zeros((2, 3)))
+
+
+def test_coreset_cold_start_draws_its_first_row_from_the_whole_pool_with_the_random_state():
+    X_pool = np.random.RandomState(0).normal(size=(50, 2))
+    first = {int(CoreSet()(None, X_pool, 1, random_state=seed)[0]) for seed in range(20)}
+    assert len(first) > 5 and max(first) >= 2  # not only rows 0-1 (the pool's width)
+    again = [CoreSet()(None, X_pool, 5, random_state=7).tolist() for _ in range(3)]
+    assert again[0] == again[1] == again[2]
+
+
+def _badge_reference(proba, H, n, seed):
+    """BADGE written out: explicit gradient embeddings (the proba minus the one-hot of the
+    predicted class, times the hidden vector), then k-means++ seeding with the same draws."""
+    A = proba.copy()
+    A[np.arange(len(A)), A.argmax(axis=1)] -= 1.0
+    G = np.einsum("ic,id->icd", A, H).reshape(len(A), -1)
+    rng = np.random.RandomState(seed)
+    c = int(np.argmax((G**2).sum(axis=1)))
+    picks, min_dist = [c], np.full(len(G), np.inf)
+    for _ in range(n - 1):
+        min_dist = np.minimum(min_dist, ((G - G[c]) ** 2).sum(axis=1))
+        min_dist[c] = 0.0
+        cumulative = np.cumsum(min_dist)
+        c = int(np.searchsorted(cumulative, rng.uniform(0.0, cumulative[-1]), side="right"))
+        picks.append(c)
+    return picks
+
+
+@pytest.mark.parametrize("scale", [0.05, 3.0])  # total squared distances below 1, and above
+def test_badge_is_kmeans_plus_plus_on_explicit_gradient_embeddings(scale):
+    rng = np.random.RandomState(1)
+    H = rng.normal(size=(40, 3)) * scale
+    H[-1] *= 6  # an outlier last row, so that the last bin is drawn
+    proba = rng.dirichlet(np.ones(3), size=40)
+    for seed in range(6):
+        expected = _badge_reference(proba, H, 8, seed)
+        picks = BADGE()(FixedProba(proba), H, 8, random_state=seed).tolist()
+        assert picks == expected
+        assert len(set(picks)) == 8
+
+
+class HiddenHead(FixedProba):
+    """A head whose hidden representation is given (a list, or a sparse matrix)."""
+
+    def __init__(self, proba, hidden):
+        super().__init__(proba)
+        self.hidden = hidden
+
+    def hidden_representation(self, X):
+        return self.hidden
+
+
+def test_badge_takes_a_list_or_a_sparse_hidden_representation_and_checks_its_rows():
+    rng = np.random.RandomState(2)
+    H, proba = rng.normal(size=(30, 4)), rng.dirichlet(np.ones(2), size=30)
+    dense = BADGE()(HiddenHead(proba, H), np.zeros((30, 1)), 6, random_state=0).tolist()
+    assert dense == _badge_reference(proba, H, 6, 0)
+    for hidden in (H.tolist(), sp.csr_matrix(H)):
+        head = HiddenHead(proba, hidden)
+        assert BADGE()(head, np.zeros((30, 1)), 6, random_state=0).tolist() == dense
+    with pytest.raises(InvalidInputError) as caught:
+        BADGE()(HiddenHead(proba, H[:29]), np.zeros((30, 1)), 2, random_state=0)
+    assert str(caught.value) == (
+        "query strategy 'badge': hidden_representation returned 29 rows for a pool of 30."
+    )
+    with pytest.raises(InvalidInputError, match="query strategy 'badge' needs class probabilities"):
+        BADGE()(object(), np.zeros((30, 1)), 2)
+
+
+def test_badge_falls_back_to_distinct_unpicked_rows_when_every_row_is_a_duplicate():
+    # Three distinct points, each 4 times: after 3 picks every distance is 0.
+    rng = np.random.RandomState(0)
+    H = np.repeat(rng.normal(size=(3, 2)), 4, axis=0)
+    proba = np.repeat(rng.dirichlet(np.ones(2), size=3), 4, axis=0)
+    for seed in range(10):
+        picks = BADGE()(FixedProba(proba), H, 9, random_state=seed).tolist()
+        assert len(set(picks)) == 9
