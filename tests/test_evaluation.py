@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import sys
 import time
 
 import numpy as np
@@ -309,15 +311,29 @@ def test_summarize_matches_numpy():
 @pytest.mark.parametrize(
     "curves, budgets, match",
     [
-        ({}, BUDGETS, "non-empty dict"),
-        ({"a": [1.0, 2.0], "b": [1.0, 2.0, 3.0]}, None, "different numbers of budgets"),
+        ({}, BUDGETS, "curves must be a non-empty dict mapping a name to scores of shape "
+                      "(n_seeds, n_budgets), e.g. {'margin': scores}."),
+        ({"a": [1.0, 2.0], "b": [1.0, 2.0, 3.0]}, None,
+         "the curves have different numbers of budgets [2, 3]; score every strategy at the "
+         "same budgets."),
         ({"a": [1.0, 2.0]}, BUDGETS, "one budget per column"),
-        ({"a": np.zeros((2, 2, 2))}, None, r"expected \(n_seeds, n_budgets\)"),
+        ({"a": np.zeros((2, 2, 2))}, None,
+         "curves['a'] has shape (2, 2, 2); expected (n_seeds, n_budgets), or (n_budgets,) for "
+         "one seed."),
+        ({"a": np.zeros((0, 3))}, None, "curves['a'] has shape (0, 3); expected"),
+        ({"a": [[]]}, None, "curves['a'] has shape (1, 0); expected"),
     ],
 )
 def test_bad_curves_raise(curves, budgets, match):
-    with pytest.raises(InvalidInputError, match=match):
+    with pytest.raises(InvalidInputError, match=re.escape(match)):
         summarize_curves(curves, budgets if budgets is not None else [1, 2])
+
+
+def test_curves_of_one_budget_or_read_from_a_csv_as_text_are_accepted():
+    rows = summarize_curves({"a": [[0.5], [0.7]]}, [100])
+    assert rows[0]["mean"] == pytest.approx(0.6) and rows[0]["budget"] == 100
+    as_text = summarize_curves({"a": [["0.5", "0.6"], ["0.7", "0.8"]]}, [1, 2])
+    np.testing.assert_allclose([r["mean"] for r in as_text], [0.6, 0.7])
 
 
 def test_plot_draws_one_line_and_band_per_name(tmp_path):
@@ -342,6 +358,41 @@ def test_plot_draws_one_line_and_band_per_name(tmp_path):
         assert path.stat().st_size > 0
     finally:
         plt.close(ax.figure)
+
+
+def test_plot_bands_span_one_std_in_the_line_colour_with_the_house_style(monkeypatch):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+    from matplotlib.colors import to_rgba
+
+    ax = plot_learning_curves(CURVES, BUDGETS)
+    try:
+        assert ax.get_ylabel() == "accuracy"
+        bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        for line, band, name in zip(ax.lines, bands, CURVES, strict=True):
+            scores = np.atleast_2d(CURVES[name])
+            mean, std = scores.mean(axis=0), scores.std(axis=0)
+            vertices = band.get_paths()[0].vertices
+            for x, low, high in zip(BUDGETS, mean - std, mean + std, strict=True):
+                at_x = vertices[np.isclose(vertices[:, 0], x), 1]
+                assert at_x.min() == pytest.approx(low) and at_x.max() == pytest.approx(high)
+            assert line.get_marker() == "o" and line.get_markersize() == 3
+            np.testing.assert_allclose(band.get_facecolor()[0][:3], to_rgba(line.get_color())[:3])
+            assert band.get_alpha() == 0.2 and band.get_linewidth()[0] == 0
+        grid = ax.xaxis.get_gridlines()[0]
+        assert grid.get_visible() and grid.get_alpha() == 0.3
+    finally:
+        plt.close(ax.figure)
+    # Without matplotlib: what to install.
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError) as missing:
+        plot_learning_curves(CURVES, BUDGETS)
+    assert str(missing.value) == (
+        "plot_learning_curves needs matplotlib: pip install matplotlib (or pip install "
+        "'skprepal[demo]')."
+    )
 
 
 def test_plot_on_given_axes_without_budgets():

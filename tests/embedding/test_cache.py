@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -318,3 +319,105 @@ def test_many_processes_creating_one_new_cache_at_once(tmp_path):
         found = cache.get_many([bytes([i]) for i in range(6)], 4)
     assert sorted(found) == [bytes([i]) for i in range(6)]
     assert all(found[bytes([i])][0] == i for i in range(6))
+
+
+# -- the cache read and repaired directly (found by the mutation run, tests/MUTATION.md) ---------
+
+
+def _damaged_cache(folder):
+    """A cache file whose first page is intact and the rest zeros: it opens, then fails to read."""
+    with EmbeddingCache(folder) as cache:
+        cache.put_many((bytes([i % 256, i // 256]), np.full(64, i, np.float32)) for i in range(2000))
+    with sqlite3.connect(folder / CACHE_FILE) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    path = folder / CACHE_FILE
+    kept = path.read_bytes()[: 3 * page_size]
+    path.write_bytes(kept + bytes(path.stat().st_size - len(kept)))
+    return path
+
+
+def test_get_many_returns_the_stored_vectors_and_skips_only_the_ones_that_do_not_fit(tmp_path):
+    with EmbeddingCache(tmp_path) as cache:
+        cache.put_many([(b"b", np.arange(4, dtype=np.float32)), (b"c", np.ones(3, np.float32))])
+    # The first key in the table's order holds 3 bytes: no float32 vector at all.
+    with sqlite3.connect(tmp_path / CACHE_FILE) as db:
+        db.execute("INSERT INTO embeddings VALUES (?, ?)", (b"a", b"\x00\x01\x02"))
+    with EmbeddingCache(tmp_path) as cache:
+        found = cache.get_many([b"a", b"b", b"c", b"b", b"missing"])
+        assert sorted(found) == [b"b", b"c"]
+        np.testing.assert_array_equal(found[b"b"], np.arange(4, dtype=np.float32))
+        assert found[b"b"].dtype == np.float32
+        assert sorted(cache.get_many([b"a", b"b", b"c"], dim=4)) == [b"b"]
+        assert sorted(cache.get_many([b"b", b"c"], dim=3)) == [b"c"]
+
+
+def test_the_damaged_file_is_moved_to_a_dated_name_that_never_overwrites(tmp_path, monkeypatch):
+    path = _damaged_cache(tmp_path)
+    cache = EmbeddingCache(tmp_path)
+    with pytest.warns(RuntimeWarning) as caught:
+        assert cache.get_many([b"\x05\x00"], 64) == {}
+    cache.close()
+    (aside,) = tmp_path.glob(CACHE_FILE + ".corrupt-*")
+    assert re.fullmatch(re.escape(CACHE_FILE) + r"\.corrupt-\d{8}-\d{6}", aside.name)
+    assert str(caught[0].message) == (
+        f"the embedding cache {str(path)!r} was damaged (database disk image is malformed); it "
+        f"was moved to {str(aside)!r} and an empty cache replaces it, so embeddings are "
+        "computed again. Delete the moved file once you no longer need it."
+    )
+    # Damaged again within the same second: the second file gets "-2", the first stays.
+    monkeypatch.setattr(time, "strftime", lambda _format: "20261201-120000")
+    for expected in (".corrupt-20261201-120000", ".corrupt-20261201-120000-2"):
+        _damaged_cache(tmp_path)
+        cache = EmbeddingCache(tmp_path)
+        with pytest.warns(RuntimeWarning, match="was damaged"):
+            cache.get_many([b"\x05\x00"], 64)
+        cache.close()
+        assert (tmp_path / (CACHE_FILE + expected)).is_file()
+    assert len(list(tmp_path.glob(CACHE_FILE + ".corrupt-*"))) == 3
+
+
+def test_a_write_that_finds_the_damage_is_kept_in_the_new_file(tmp_path):
+    _damaged_cache(tmp_path)
+    cache = EmbeddingCache(tmp_path)
+    try:
+        with pytest.warns(RuntimeWarning, match="was damaged"):
+            cache.put_many([(b"\x05\x00", np.full(64, 9, np.float32))])
+        np.testing.assert_array_equal(cache.get_many([b"\x05\x00"])[b"\x05\x00"], np.full(64, 9))
+        assert len(cache) == 1
+    finally:
+        cache.close()
+
+
+def test_a_file_another_process_already_replaced_is_left_alone(tmp_path):
+    path = _damaged_cache(tmp_path)
+    cache = EmbeddingCache(tmp_path)  # opened on the damaged file
+    # Meanwhile another process found the damage, moved the file away and made a new cache.
+    os.replace(path, tmp_path / "moved-by-the-other-process")
+    with EmbeddingCache(tmp_path) as other:
+        other.put_many([(b"theirs", np.ones(64, np.float32))])
+    try:
+        cache.get_many([b"\x05\x00"], 64)  # finds the damage in the file it had opened
+        assert sorted(cache.get_many([b"theirs"])) == [b"theirs"]
+    finally:
+        cache.close()
+    assert not list(tmp_path.glob(CACHE_FILE + ".corrupt-*"))
+
+
+def test_a_damaged_file_that_cannot_be_moved_says_what_to_do(tmp_path, monkeypatch):
+    path = _damaged_cache(tmp_path)
+    cache = EmbeddingCache(tmp_path)
+
+    def refuse(*_args):
+        raise PermissionError("read-only folder")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    try:
+        with pytest.raises(CacheError) as caught:
+            cache.get_many([b"\x05\x00"], 64)
+    finally:
+        monkeypatch.undo()
+        cache.close()
+    assert str(caught.value) == (
+        f"the embedding cache {str(path)!r} is damaged (database disk image is malformed) and "
+        "cannot be moved aside (read-only folder); delete it, or pass cache_dir=None."
+    )
