@@ -173,15 +173,7 @@ def test_a_damaged_cache_file_is_moved_aside_and_rebuilt(tiny_bert, texts, tmp_p
 
 def test_damage_found_on_a_read_replaces_the_file_too(tmp_path):
     # Page 1 intact, the table's pages gone: opening works, the first read finds the damage.
-    with EmbeddingCache(tmp_path) as cache:
-        cache.put_many(
-            (bytes([i % 256, i // 256]), np.full(64, i, np.float32)) for i in range(2000)
-        )
-    with sqlite3.connect(tmp_path / CACHE_FILE) as db:
-        page_size = db.execute("PRAGMA page_size").fetchone()[0]
-    path = tmp_path / CACHE_FILE
-    kept = path.read_bytes()[: 3 * page_size]
-    path.write_bytes(kept + bytes(path.stat().st_size - len(kept)))
+    _damaged_cache(tmp_path)
     cache = EmbeddingCache(tmp_path)
     try:
         with pytest.warns(RuntimeWarning, match="was damaged"):
@@ -327,7 +319,9 @@ def test_many_processes_creating_one_new_cache_at_once(tmp_path):
 def _damaged_cache(folder):
     """A cache file whose first page is intact and the rest zeros: it opens, then fails to read."""
     with EmbeddingCache(folder) as cache:
-        cache.put_many((bytes([i % 256, i // 256]), np.full(64, i, np.float32)) for i in range(2000))
+        cache.put_many(
+            (bytes([i % 256, i // 256]), np.full(64, i, np.float32)) for i in range(2000)
+        )
     with sqlite3.connect(folder / CACHE_FILE) as db:
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
     path = folder / CACHE_FILE
