@@ -398,3 +398,19 @@ def test_class_balanced_margin_counts_a_single_label_and_copes_without_classes()
     blind = ClassBalancedMargin()(NoClasses(head.proba), X, 5, y_labeled=np.array([0, 0]))
     predicted = head.predict_proba(X[blind]).argmax(axis=1)
     assert np.bincount(predicted, minlength=3).tolist() == [2, 2, 1]
+
+
+def test_switch_called_directly_hands_seals_a_boolean_pool_and_no_second_pool_indices():
+    pytest.importorskip("faiss")
+    from skprepal.strategies import SEALS
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    head = LogisticRegression().fit(X[:20], y[:20])
+    switch = ColdStartSwitch(cold=lowest_rows, warm=SEALS("margin", n_neighbors=10), switch_at=22)
+    context = {"labeled_indices": np.arange(20), "y_labeled": y[:20], "random_state": 0}
+    for extra in ({}, {"pool_indices": np.arange(300)}):
+        picks = switch(head, X, 6, **context, **extra)
+        # 2 cold rows (to 22 labels), then 4 from SEALS' neighbours of the labeled rows.
+        assert picks[:2].tolist() == [0, 1] and len(set(picks.tolist())) == 6
