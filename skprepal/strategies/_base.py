@@ -388,11 +388,12 @@ class ScoreStrategy(QueryStrategy):
             gathered: list[np.ndarray] = []
             gathered_ties: list[np.ndarray] = []
             n_gathered = 0
+            no_ties = np.zeros(min(step, n_samples))  # read-only: sliced, never written
             for start in range(0, n_samples, step):
                 stop = min(start + step, n_samples)
                 # Tie keys are drawn for every row, in row order, so that they depend neither on
                 # the chunk size, nor on which rows are labeled, nor on how many threads score.
-                ties = np.zeros(stop - start) if rng is None else rng.random_sample(stop - start)
+                ties = no_ties[: stop - start] if rng is None else rng.random_sample(stop - start)
                 where = np.flatnonzero(pool_mask[start:stop])
                 if not where.shape[0]:
                     continue

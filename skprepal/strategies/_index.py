@@ -226,9 +226,12 @@ class VectorIndex:
         self._check_pool(X)
         table = self.neighbour_table
         if table is not None and k <= table.shape[1]:
-            found = np.asarray(table[np.sort(rows)][:, :k], dtype=np.intp)
-            by_row = dict(zip(np.sort(rows).tolist(), found, strict=True))
-            return {r: by_row[r][by_row[r] >= 0] for r in rows.tolist()}
+            order = np.sort(rows)  # the table is read in file order
+            found = np.asarray(table[order][:, :k], dtype=np.intp)
+            by_row = dict(zip(order.tolist(), found, strict=True))
+            if (found < 0).any():  # fewer rows than k in the pool: -1 fills the table
+                return {r: by_row[r][by_row[r] >= 0] for r in rows.tolist()}
+            return {r: by_row[r] for r in rows.tolist()}
         with self._lock:
             new = np.array([r for r in rows.tolist() if (r, k) not in self._memo], dtype=np.intp)
             if new.size:

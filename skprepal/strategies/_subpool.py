@@ -127,8 +127,7 @@ class SEALS(_SubpoolStrategy):
         if labeled is None or len(labeled) == 0:
             return mask
         neighbours = _index_for(self.index, X).neighbours_of(labeled, X, int(self.n_neighbors))
-        for rows in neighbours.values():
-            mask[rows] = True
+        mask[np.concatenate(list(neighbours.values()))] = True
         return mask
 
 
