@@ -76,6 +76,8 @@ BATCH, INITIAL = 50, 50
 N_TEST = 5_000
 GEN_CHUNK = 20_000
 ANN_K = 100
+#: Untraced runs per method on the synthetic pool; the faster is reported (for every method).
+REPEATS = 2
 STRATEGIES = {
     "margin (full pool)": lambda index: "margin",
     "SEALS": lambda index: SEALS("margin", n_neighbors=100, index=index),
@@ -125,15 +127,22 @@ def learner(strategy, rounds: int, n_jobs: int | None = None) -> PRepALLearner:
     )
 
 
-def run_strategy(name, index, X, y, X_test, y_test, rounds, threads) -> dict:
+def run_strategy(name, open_index, X, y, X_test, y_test, rounds, threads) -> dict:
     """Untraced: per-round query and fit seconds, test accuracy; traced: the fit's peak heap.
 
     Every method scores on ``threads`` threads (the learner's ``n_jobs``), as faiss searches on
-    ``threads`` OpenMP threads and modAL's recipe multiplies on ``threads`` BLAS threads.
+    ``threads`` OpenMP threads and modAL's recipe multiplies on ``threads`` BLAS threads. Each
+    run gets an index freshly opened by ``open_index()``: a VectorIndex remembers the searches
+    it made, which would spare a repeated SEALS run its searches.
     """
-    start = time.perf_counter()
-    fitted = learner(STRATEGIES[name](index), rounds, threads).fit(X, y)
-    wall = time.perf_counter() - start
+    fitted, wall = None, None
+    for _ in range(REPEATS):  # the faster untraced run (by mean query seconds) is kept
+        index = open_index()
+        start = time.perf_counter()
+        run = learner(STRATEGIES[name](index), rounds, threads).fit(X, y)
+        seconds = time.perf_counter() - start
+        if fitted is None or _mean_query(run) < _mean_query(fitted):
+            fitted, wall = run, seconds
     rounds_ = fitted.history_[1:]  # the first record is the initial sample's
     record = {
         "query_seconds": [r["query_seconds"] for r in rounds_],
@@ -142,11 +151,16 @@ def run_strategy(name, index, X, y, X_test, y_test, rounds, threads) -> dict:
         "accuracy": float(fitted.score(X_test, y_test)),
         "initial": fitted.labeled_indices_[:INITIAL].tolist(),
     }
+    index = open_index()
     tracemalloc.start()
     learner(STRATEGIES[name](index), rounds, threads).fit(X, y)
     record["peak_heap_bytes"] = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return record
+
+
+def _mean_query(fitted: PRepALLearner) -> float:
+    return float(np.mean([r["query_seconds"] for r in fitted.history_[1:]]))
 
 
 def exact_neighbours(X, queries: np.ndarray, k: int) -> np.ndarray:
@@ -240,18 +254,25 @@ def part_synthetic(args, folder: Path) -> dict:
                 save_record(workdir / "pool.json", {**record, "made": made})
             X = np.load(path, mmap_mode="r")
             index = VectorIndex.open(index_path, neighbour_table=False)
-        record["rounds"] = args.rounds
+        record["rounds"], record["repeats"] = args.rounds, REPEATS
         with threadpool_limits(args.threads):
             record.update(neighbour_table(X, index_path, workdir / "pool.json" if keep else None))
-            tabled = VectorIndex.open(index_path)
+            openers = {
+                "margin (full pool)": lambda: None,
+                TABLED: lambda: VectorIndex.open(index_path),
+            }
             runs = {}
             for name in STRATEGIES:
-                runs[name] = run_strategy(name, tabled if name == TABLED else index, X, y,
-                                          X_test, y_test, args.rounds, args.threads)
+                live = lambda: VectorIndex.open(index_path, neighbour_table=False)  # noqa: E731
+                runs[name] = run_strategy(name, openers.get(name, live), X, y, X_test, y_test,
+                                          args.rounds, args.threads)
                 print(f"{name}: {np.mean(runs[name]['query_seconds']):.3f} s per query, "
                       f"accuracy {runs[name]['accuracy']:.3f}", flush=True)
             initial = np.asarray(runs["margin (full pool)"]["initial"])
-            clf, labeled, queries, fits = run_modal(X, y, initial, args.rounds)
+            clf, labeled, queries, fits = min(
+                (run_modal(X, y, initial, args.rounds) for _ in range(REPEATS)),
+                key=lambda run: np.mean(run[2]),
+            )
             peak, _ = traced_modal(X, y, initial, args.rounds)
             runs["modAL margin_sampling on X[pool]"] = {
                 "query_seconds": queries, "fit_seconds": fits, "peak_heap_bytes": peak,
@@ -496,6 +517,8 @@ def synthetic_lines(rec: dict) -> list[str]:
         + (f" The pool and index were made by the run of {rec['pool_reused_from']} (its write, "
            "build and ANN figures); the rounds below were measured in this one."
            if rec.get("pool_reused_from") else "")
+        + (f" Each method ran {rec['repeats']} times untraced; the faster run (by mean query "
+           "seconds) is the one reported, for every method alike." if "repeats" in rec else "")
         + f" Each method on {rec.get('threads', 1)} threads (the learner's `n_jobs`, faiss' "
         "OpenMP threads, modAL's BLAS threads).",
         "",
