@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextvars
 import itertools
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
@@ -365,6 +365,48 @@ class ScoreStrategy(QueryStrategy):
         step = score_chunk_rows(X) if chunk_rows is None else max(1, int(chunk_rows))
         with one_blas_thread():
             return self._scan(score_chunk, X, pool_mask, step, rng, best)
+
+    def select_gathered(
+        self,
+        estimator: Any,
+        pieces: Sequence[tuple[np.ndarray, Any]],
+        pool_mask: np.ndarray,
+        n: int,
+        **context: Any,
+    ) -> np.ndarray:
+        """The ``n`` best rows of vectors gathered from the pool already.
+
+        ``pieces`` are ``(rows, vectors)`` pairs: ``vectors[i]`` is pool row ``rows[i]``; only
+        rows inside ``pool_mask`` (over the whole pool) may be picked. The picks, and the ties
+        between them, are those of :meth:`select_rows` on the pool with the mask of the gathered
+        rows, whatever their order: ties go by tie key, then by row number, and random tie keys
+        are drawn for every pool row in row order, as there.
+        """
+        check_params(self)
+        kept = [pool_mask[rows] for rows, _ in pieces]
+        n = min(int(n), sum(int(np.count_nonzero(k)) for k in kept))
+        if n <= 0:
+            return np.empty(0, dtype=np.intp)
+        rng = self._tie_rng(context)
+        ties = None if rng is None else rng.random_sample(pool_mask.shape[0])
+        score_chunk = self.scorer(estimator, **context)
+        best = RunningTopN(n)
+        with one_blas_thread():
+            for (rows, vectors), keep in zip(pieces, kept, strict=True):
+                step = score_chunk_rows(vectors)
+                for start in range(0, rows.shape[0], step):
+                    stop = min(start + step, rows.shape[0])
+                    inside, picked = keep[start:stop], rows[start:stop]
+                    if not inside.any():
+                        continue
+                    chunk = vectors[start:stop]
+                    if self.needs_vectors:
+                        chunk = check_vectors(chunk, self._label)
+                    scores = _score_keys(score_chunk(chunk), stop - start, self._label)[inside]
+                    picked = picked[inside]
+                    keys = np.zeros(picked.shape[0]) if ties is None else ties[picked]
+                    best.update(scores, keys, picked)
+        return best.result()
 
     def _scan(
         self,

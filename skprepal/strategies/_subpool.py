@@ -8,8 +8,12 @@ from a :class:`~skprepal.strategies.VectorIndex` built once over the frozen vect
 
 from __future__ import annotations
 
+import os
+import threading
+import weakref
 from collections import OrderedDict
 from numbers import Integral
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -17,7 +21,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from skprepal._compat import HasMethods, Interval
-from skprepal.strategies._base import QueryStrategy
+from skprepal.strategies._base import QueryStrategy, ScoreStrategy
 from skprepal.strategies._index import VectorIndex
 from skprepal.strategies._registry import register_strategy, resolve_strategy
 
@@ -29,11 +33,25 @@ _AUTO_INDEXES: OrderedDict[tuple, VectorIndex] = OrderedDict()
 _AUTO_INDEXES_KEPT = 4
 
 
+# Indexes opened from a path, by the file's path, size and modification time: opened once per
+# process, not once per query (a million-row index is gigabytes; its memo of searches is kept).
+_OPENED_INDEXES: OrderedDict[tuple, VectorIndex] = OrderedDict()
+
+
 def _index_for(index: Any, X: Any) -> VectorIndex:
     if isinstance(index, VectorIndex):
         return index
     if isinstance(index, (str, bytes)) or hasattr(index, "__fspath__"):
-        return VectorIndex.open(index)
+        path = Path(os.fsdecode(index)).resolve()
+        stat = path.stat() if path.is_file() else None
+        key = (str(path), stat and stat.st_size, stat and stat.st_mtime_ns)
+        if stat is None or key not in _OPENED_INDEXES:
+            opened = VectorIndex.open(path)  # a missing file: its clear error
+            _OPENED_INDEXES[key] = opened
+            while len(_OPENED_INDEXES) > _AUTO_INDEXES_KEPT:
+                _OPENED_INDEXES.popitem(last=False)
+        _OPENED_INDEXES.move_to_end(key)
+        return _OPENED_INDEXES[key]
     key = (X.__array_interface__["data"][0], X.shape, X.strides, X.dtype.str)
     if key not in _AUTO_INDEXES:
         _AUTO_INDEXES[key] = VectorIndex.build(X)
@@ -41,6 +59,57 @@ def _index_for(index: Any, X: Any) -> VectorIndex:
             _AUTO_INDEXES.popitem(last=False)
     _AUTO_INDEXES.move_to_end(key)
     return _AUTO_INDEXES[key]
+
+
+class _CandidateVectors:
+    """The vectors of SEALS' candidates, each gathered from the pool once and kept.
+
+    SEALS' candidates only grow as labels arrive. Gathering them again every round reads rows
+    scattered over the pool into fresh memory, which on a memory-mapped million-row pool costs
+    about twice as much as scoring them; so each round copies in only its new candidates, as one
+    more piece, and scores the pieces. Memory: one vector per candidate (at most
+    ``n_neighbors`` per labeled row), plus 8 bytes per pool row.
+    """
+
+    _CHECKED = 8  # stored rows compared with the pool's on every use
+
+    def __init__(self, X: Any) -> None:
+        self.shape, self.dtype = X.shape, X.dtype
+        self.held = np.zeros(X.shape[0], dtype=bool)
+        self.pieces: list[tuple[np.ndarray, np.ndarray]] = []
+        self.lock = threading.Lock()
+
+    def holds_rows_of(self, X: Any) -> bool:
+        """Whether the pieces were gathered from ``X``: same shape and type, same stored rows."""
+        if X.shape != self.shape or X.dtype != self.dtype:
+            return False
+        for rows, vectors in self.pieces[:: max(1, len(self.pieces) // self._CHECKED)]:
+            if not np.array_equal(X[rows[:1]], vectors[:1]):
+                return False
+        return True
+
+    def take(self, X: Any, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every ``(rows, vectors)`` piece so far, with the rows of ``rows`` not held yet."""
+        new = rows[~self.held[rows]]
+        if new.shape[0]:
+            self.pieces.append((new, np.asarray(X[new])))
+            self.held[new] = True
+        return self.pieces
+
+
+# One block per index (so per pool), dropped with the index.
+_CANDIDATES: weakref.WeakKeyDictionary[VectorIndex, _CandidateVectors] = (
+    weakref.WeakKeyDictionary()
+)
+_CANDIDATES_LOCK = threading.Lock()
+
+
+def _candidates_for(index: VectorIndex, X: Any) -> _CandidateVectors:
+    with _CANDIDATES_LOCK:
+        block = _CANDIDATES.get(index)
+        if block is None or not block.holds_rows_of(X):
+            block = _CANDIDATES[index] = _CandidateVectors(X)
+        return block
 
 
 class _SubpoolStrategy(QueryStrategy):
@@ -64,11 +133,17 @@ class _SubpoolStrategy(QueryStrategy):
         subpool = self._subpool(X, pool_mask, context) & pool_mask
         if not subpool.any():  # cold start: nothing to be near yet
             return base.select_rows(estimator, X, pool_mask, n, **context)
-        rows = np.asarray(base.select_rows(estimator, X, subpool, n, **context), dtype=np.intp)
+        rows = np.asarray(self._pick(base, estimator, X, subpool, n, context), dtype=np.intp)
         if rows.size < n and (pool_mask & ~subpool).any():
             rest = base.select_rows(estimator, X, pool_mask & ~subpool, n - rows.size, **context)
             rows = np.concatenate([rows, np.asarray(rest, dtype=np.intp)])
         return rows
+
+    def _pick(
+        self, base: QueryStrategy, estimator: Any, X: Any, subpool: np.ndarray, n: int,
+        context: dict[str, Any],
+    ) -> np.ndarray:
+        return base.select_rows(estimator, X, subpool, n, **context)
 
     def _subpool(self, X: Any, pool_mask: np.ndarray, context: dict[str, Any]) -> np.ndarray:
         raise NotImplementedError
@@ -120,6 +195,19 @@ class SEALS(_SubpoolStrategy):
         self.base_strategy = base_strategy
         self.n_neighbors = n_neighbors
         self.index = index
+
+    def _pick(
+        self, base: QueryStrategy, estimator: Any, X: Any, subpool: np.ndarray, n: int,
+        context: dict[str, Any],
+    ) -> np.ndarray:
+        # A base whose scores are a function of each row alone scores the kept block of
+        # candidates: the same picks, ties included, as scoring them in the pool.
+        if not (isinstance(base, ScoreStrategy) and base.parallel_chunks):
+            return super()._pick(base, estimator, X, subpool, n, context)
+        block = _candidates_for(_index_for(self.index, X), X)
+        with block.lock:
+            pieces = block.take(X, np.flatnonzero(subpool))
+            return base.select_gathered(estimator, pieces, subpool, n, **context)
 
     def _subpool(self, X: Any, pool_mask: np.ndarray, context: dict[str, Any]) -> np.ndarray:
         mask = np.zeros(pool_mask.shape[0], dtype=bool)
@@ -189,7 +277,8 @@ class AnchorAL(_SubpoolStrategy):
         index = _index_for(self.index, X)
         for c in classes:
             members = labeled[y_labeled == c]
-            anchors = rng.choice(members, size=min(int(self.n_anchors), members.size), replace=False)
+            size = min(int(self.n_anchors), members.size)
+            anchors = rng.choice(members, size=size, replace=False)
             k = min(index.n_rows, max(per_class // anchors.size, 1) * 2)
             rows, similarity = index.search(X[np.sort(anchors)], k)
             rows, similarity = rows.ravel(), similarity.ravel()

@@ -7,7 +7,7 @@ import pytest
 
 from skprepal import PRepALLearner
 from skprepal.exceptions import InvalidInputError
-from skprepal.strategies import SEALS, AnchorAL, VectorIndex
+from skprepal.strategies import SEALS, AnchorAL, MarginSampling, VectorIndex
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +176,32 @@ def test_a_damaged_or_foreign_table_is_refused_with_what_to_do(clusters, tmp_pat
     with pytest.raises(InvalidInputError, match="dtype float32, not 1000 rows of neighbour ids"):
         VectorIndex.open(path)
     assert VectorIndex.open(path, neighbour_table=False).neighbour_table is None
+
+
+class RowByRowMargin(MarginSampling):
+    """Margin sampling scored through the pool mask (not SEALS' block of gathered candidates)."""
+
+    parallel_chunks = False
+
+
+@pytest.mark.parametrize("random_tie_break", [False, True])
+def test_seals_block_of_candidates_picks_as_scoring_them_in_the_pool(clusters, random_tie_break):
+    X, y, cluster = clusters
+    # Every row twice: exact ties everywhere, broken by tie key and row number alike.
+    X2, y2 = np.repeat(X, 2, axis=0), np.repeat(y, 2)
+    index = VectorIndex.build(X2)
+    runs = [
+        PRepALLearner(query_strategy=SEALS(base(random_tie_break=random_tie_break),
+                                           n_neighbors=15, index=index),
+                      batch_size=10, initial_size=10, budget=70, random_state=0).fit(X2, y2)
+        for base in (MarginSampling, RowByRowMargin)
+    ]
+    np.testing.assert_array_equal(runs[0].labeled_indices_, runs[1].labeled_indices_)
+    # The same index on other vectors of the same shape: the kept block is not reused.
+    shuffled = X2[np.random.RandomState(1).permutation(len(X2))]
+    again = [
+        PRepALLearner(query_strategy=SEALS(base(), n_neighbors=15, index=index), batch_size=10,
+                      initial_size=10, budget=40, random_state=0).fit(shuffled, y2)
+        for base in (MarginSampling, RowByRowMargin)
+    ]
+    np.testing.assert_array_equal(again[0].labeled_indices_, again[1].labeled_indices_)
