@@ -638,6 +638,9 @@ def projection_lines(syn: dict | None, ray_rec: dict | None) -> list[str]:
     exact_q = np.mean(runs["margin (full pool)"]["query_seconds"]) / n
     seals_q = np.mean(runs["SEALS"]["query_seconds"])
     anchor_q = np.mean(runs["AnchorAL"]["query_seconds"])
+    tabled_q = np.mean(runs[TABLED]["query_seconds"]) if TABLED in runs else None
+    table_row = syn["table_bytes"] / n if "table_bytes" in syn else None
+    table_build_row = syn["table_build_seconds"] / n if "table_build_seconds" in syn else None
     exact_peak = runs["margin (full pool)"]["peak_heap_bytes"]
     modal_peak = runs["modAL margin_sampling on X[pool]"]["peak_heap_bytes"] / n
     index_row = syn["index_bytes"] / n
@@ -652,20 +655,24 @@ def projection_lines(syn: dict | None, ray_rec: dict | None) -> list[str]:
         "projected: measured per-row cost x rows, linear; HNSW build and search grow a little "
         "faster, as n log n and log n, so P figures for them are lower bounds).",
         "",
-        "| rows | vectors float32 / float16 on disk | faiss HNSW index | index build | embedding, "
-        "one process | exact margin query / round | its peak heap | modAL recipe's peak heap | "
-        "SEALS / AnchorAL query / round |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| rows | vectors float32 / float16 on disk | faiss HNSW index | index build | neighbour "
+        f"table ({ANN_K} per row): disk / build | embedding, one process | exact margin query / "
+        "round | its peak heap | modAL recipe's peak heap | SEALS with the table / SEALS / "
+        "AnchorAL query / round |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for rows in (n, 10_000_000, 100_000_000):
         tag = "M" if rows == n else "P"
         embed = "" if embed_row is None else f"{seconds(embed_row * rows)} ({'P'})"
+        table = "" if table_row is None else (
+            f"{gib(table_row * rows)} (exact) / {seconds(table_build_row * rows)} ({tag})")
+        tabled = "" if tabled_q is None else f"{tabled_q:.3f} s / "
         lines.append(
             f"| {rows:,} | {gib(rows * dim * 4)} / {gib(rows * dim * 2)} (exact) | "
-            f"{gib(index_row * rows)} ({tag}) | {seconds(build_row * rows)} ({tag}) | {embed} | "
-            f"{seconds(exact_q * rows)} ({tag}) | {gib(exact_peak)} (M: chunk-bound, not "
-            f"row-bound) | {gib(modal_peak * rows)} ({tag}) | {seals_q:.3f} s / {anchor_q:.3f} s "
-            f"(M at {n:,}; grows with labels, not rows) |"
+            f"{gib(index_row * rows)} ({tag}) | {seconds(build_row * rows)} ({tag}) | {table} | "
+            f"{embed} | {seconds(exact_q * rows)} ({tag}) | {gib(exact_peak)} (M: chunk-bound, "
+            f"not row-bound) | {gib(modal_peak * rows)} ({tag}) | {tabled}{seals_q:.3f} s / "
+            f"{anchor_q:.3f} s (M at {n:,}; grows with labels, not rows) |"
         )
     lines += [
         "",
