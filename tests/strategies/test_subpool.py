@@ -205,3 +205,27 @@ def test_seals_block_of_candidates_picks_as_scoring_them_in_the_pool(clusters, r
         for base in (MarginSampling, RowByRowMargin)
     ]
     np.testing.assert_array_equal(again[0].labeled_indices_, again[1].labeled_indices_)
+
+
+def test_a_table_kept_in_memory_its_progress_bar_and_pickles_with_and_without_it(
+    clusters, capsys
+):
+    import pickle
+
+    X, _, _ = clusters
+    index = VectorIndex.build(X, exact_below=1)
+    assert repr(index) == "VectorIndex(IndexHNSWFlat, n_rows=1000)"
+    restored = pickle.loads(pickle.dumps(index))
+    assert restored.neighbour_table is None
+    np.testing.assert_array_equal(restored.search(X[:3], 4)[0], index.search(X[:3], 4)[0])
+    table = index.build_neighbour_table(X, 1)  # k = 1: each row's own nearest, itself
+    assert table.dtype == np.int32 and table.shape == (1000, 1)
+    np.testing.assert_array_equal(table[:, 0], np.arange(1000))
+    assert capsys.readouterr().err == ""  # no progress bar unless asked
+    index.build_neighbour_table(X, 2, progress=True)
+    bar = capsys.readouterr().err
+    assert "neighbour table" in bar and "chunk/s" in bar
+    assert repr(index) == "VectorIndex(IndexHNSWFlat, n_rows=1000, neighbours=2)"
+    restored = pickle.loads(pickle.dumps(index))
+    np.testing.assert_array_equal(restored.neighbour_table, index.neighbour_table)
+    np.testing.assert_array_equal(restored.search(X[:3], 4)[0], index.search(X[:3], 4)[0])
