@@ -590,3 +590,19 @@ def test_simulation_curve_refuses_labels_that_mark_an_interactive_session():
         "y holds labels equal to missing_label=-1, so fit started an interactive session instead "
         "of a simulation; simulation_curve needs every label of the pool (y is the oracle)."
     )
+
+
+def test_an_unknown_scorer_gets_the_closest_name_or_no_guess():
+    for scoring, hint in (("acuracy", " Did you mean 'accuracy'?"), ("zqxjkvw", "")):
+        with pytest.raises(InvalidInputError) as caught:
+            simulation_curve(SIM_LEARNER, SIM_X, SIM_Y, EDGE_X_TEST, EDGE_Y_TEST, scoring=scoring)
+        assert str(caught.value) == (
+            f"scoring={scoring!r} is not a scikit-learn scorer: pass a name from "
+            "sklearn.metrics.get_scorer_names(), a callable scorer(estimator, X, y), or None for "
+            f"accuracy.{hint}"
+        )
+
+
+def test_a_one_row_eval_set_given_as_a_list_is_scored():
+    curve = simulation_curve(SIM_LEARNER, SIM_X, SIM_Y, EDGE_X_TEST[:1].tolist(), EDGE_Y_TEST[:1])
+    assert set(np.unique(curve.scores)) <= {0.0, 1.0} and curve.n_labeled[-1] == 15
