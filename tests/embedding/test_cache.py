@@ -415,3 +415,20 @@ def test_a_damaged_file_that_cannot_be_moved_says_what_to_do(tmp_path, monkeypat
         f"the embedding cache {str(path)!r} is damaged (database disk image is malformed) and "
         "cannot be moved aside (read-only folder); delete it, or pass cache_dir=None."
     )
+
+
+def test_the_write_ahead_log_moves_aside_with_the_damaged_file(tmp_path):
+    path = _damaged_cache(tmp_path)
+    # Another connection keeps the log and its index open, so they outlive this cache's own.
+    other = sqlite3.connect(path)
+    other.execute("PRAGMA journal_mode=WAL")
+    try:
+        cache = EmbeddingCache(tmp_path)
+        with pytest.warns(RuntimeWarning, match="was damaged"):
+            cache.get_many([b"\x05\x00"], 64)
+        cache.close()
+        (aside,) = tmp_path.glob(CACHE_FILE + ".corrupt-*[0-9]")
+        for suffix in ("-wal", "-shm"):
+            assert (tmp_path / (aside.name + suffix)).is_file()
+    finally:
+        other.close()
