@@ -432,3 +432,20 @@ def test_the_write_ahead_log_moves_aside_with_the_damaged_file(tmp_path):
             assert (tmp_path / (aside.name + suffix)).is_file()
     finally:
         other.close()
+
+
+def test_a_replacement_that_fails_too_says_so_and_the_cache_still_closes(tmp_path, monkeypatch):
+    path = _damaged_cache(tmp_path)
+    cache = EmbeddingCache(tmp_path)
+
+    def refuse(*_args, **_kwargs):
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(sqlite3, "connect", refuse)  # the empty replacement cannot be opened
+    with pytest.warns(RuntimeWarning, match="was damaged"), pytest.raises(CacheError) as caught:
+        cache.get_many([b"\x05\x00"], 64)
+    assert str(caught.value) == (
+        f"the embedding cache at {str(path)!r} was damaged and its replacement failed too: "
+        "unable to open database file. Check the folder, or pass cache_dir=None."
+    )
+    cache.close()  # nothing left open, nothing raised
