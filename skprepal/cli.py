@@ -400,13 +400,13 @@ def _add_store_arguments(embed: argparse.ArgumentParser) -> None:
     embed.add_argument(
         "--index", action="store_true",
         help="with --out: also build the store's vector index (DIR/index.faiss) for SEALS and "
-        "AnchorAL (pip install 'skprepal[ann]'; default: off)",
+        "AnchorAL (pip install 'skprepal[ann]') (default: off)",
     )
     embed.add_argument(
         "--neighbour-table", type=_whole_number, default=None, metavar="K",
         help="with --out: build the index and search every row's K nearest neighbours once, "
         "kept beside it, so that SEALS with n_neighbors <= K reads them instead of searching "
-        "(one search per row: on 2 cores about 2 ms each; default: none)",
+        "(one search per row: on 2 cores about 2 ms each) (default: none)",
     )
 
 
