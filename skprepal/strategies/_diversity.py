@@ -250,7 +250,7 @@ class BADGE(QueryStrategy):
             )
         sq_norms = row_norms(A, squared=True) * row_norms(H, squared=True).astype(np.float64)
         n_pool = A.shape[0]
-        picked = np.empty(n, dtype=np.intp)
+        picked = np.full(n, -1, dtype=np.intp)  # -1: no row, for the fallback's set difference
         min_dist = np.full(n_pool, np.inf)
         c = int(np.argmax(sq_norms))
         for k in range(n):

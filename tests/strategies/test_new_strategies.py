@@ -269,6 +269,9 @@ def test_switch_without_a_head_uses_cold_only():
 
 def test_switch_counts_labels_from_labeled_indices_or_x_labeled():
     X = np.arange(20.0).reshape(10, 2)
+    # No labels in the context: none held, so one cold row before switch_at=1.
+    one = ColdStartSwitch(cold=lowest_rows, warm=highest_rows, switch_at=1)
+    assert one(object(), X, 3).tolist() == [0, 9, 8]
     switch = ColdStartSwitch(cold=lowest_rows, warm=highest_rows, switch_at=5)
     head = object()
     assert switch(head, X, 3, labeled_indices=np.arange(4)).tolist() == [0, 9, 8]

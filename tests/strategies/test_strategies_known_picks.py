@@ -507,6 +507,7 @@ def _badge_reference(proba, H, n, seed):
 def test_badge_is_kmeans_plus_plus_on_explicit_gradient_embeddings(scale):
     rng = np.random.RandomState(1)
     H = rng.normal(size=(40, 3)) * scale
+    H[0] *= 8  # the first pick (the largest gradient)
     H[-1] *= 6  # an outlier last row, so that the last bin is drawn
     proba = rng.dirichlet(np.ones(3), size=40)
     for seed in range(6):
