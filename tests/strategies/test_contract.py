@@ -71,8 +71,8 @@ class Unconstrained(QueryStrategy):
         (WritesToItself(), "check_stateless: WritesToItself changed its own attributes while "
                            "querying; keep per-query state in local variables"),
         (RepeatsARow(), "returned the same position twice"),
-        (ChunkDependent(), "(?s)check_chunking_does_not_change_picks.*\nchunked scoring changed the "
-                           "picks\n"),
+        (ChunkDependent(), "(?s)check_chunking_does_not_change_picks.*\nchunked scoring "
+                           "changed the picks\n"),
         (DrawsFromTheGlobalGenerator(), "(?s)check_reproducible.*\nthe same random_state must "
                                         "give the same picks\n"),
         (Unconstrained(), "parameters without _parameter_constraints: \\['width'\\]"),
