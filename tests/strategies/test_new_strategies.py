@@ -417,3 +417,9 @@ def test_switch_called_directly_hands_seals_a_boolean_pool_and_no_second_pool_in
         picks = switch(head, X, 6, **context, **extra)
         # 2 cold rows (to 22 labels), then 4 from SEALS' neighbours of the labeled rows.
         assert picks[:2].tolist() == [0, 1] and len(set(picks.tolist())) == 6
+
+
+def test_switch_n_cold_assumes_a_head_unless_told():
+    switch = ColdStartSwitch(switch_at=200)
+    assert switch.n_cold(50, n_labeled=180) == 20 and switch.n_cold(50, n_labeled=300) == 0
+    assert switch.n_cold(50, n_labeled=300, has_head=False) == 50
