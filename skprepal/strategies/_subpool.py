@@ -157,6 +157,12 @@ class SEALS(_SubpoolStrategy):
     the subpool grows as labels arrive; ``base_strategy`` picks among them. With no label yet
     (or fewer candidates than asked) the rest comes from the whole pool.
 
+    Where the index has a neighbour table at least ``n_neighbors`` wide
+    (:meth:`VectorIndex.build_neighbour_table`), the neighbours are read from it instead of
+    searched. With a margin-like base (least confidence, margin, entropy), the vectors of the
+    candidates are kept in memory, each copied from the pool once, and scored there: one vector
+    per candidate, at most ``n_neighbors`` per labeled row.
+
     Parameters
     ----------
     base_strategy : str, strategy object or callable, default="margin"
