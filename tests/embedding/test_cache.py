@@ -449,3 +449,32 @@ def test_a_replacement_that_fails_too_says_so_and_the_cache_still_closes(tmp_pat
         "unable to open database file. Check the folder, or pass cache_dir=None."
     )
     cache.close()  # nothing left open, nothing raised
+
+
+def test_the_key_follows_the_model_files_and_only_them(tiny_bert, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_bert, model)
+    (model / "1_Pooling").mkdir()
+    (model / "1_Pooling" / "config.json").write_text('{"a": 1}')
+
+    def key(folder):
+        embedder = FrozenLLMTransformer(str(folder), cache_dir=tmp_path / "cache", device="cpu")
+        return embedder.fit(["x"]).cache_keys(["x"])[0]
+
+    base = key(model)
+    # Not the model: hidden files and folders, exported runtimes, other kinds of files.
+    for name, text in ((".git/config.json", "{}"), ("onnx/config.json", "{}"),
+                       (".hidden.json", "{}"), ("README.md", "hello")):
+        (model / name).parent.mkdir(exist_ok=True)
+        (model / name).write_text(text)
+    assert key(model) == base
+    # Another folder whose module config differs, at the same size and modification time: the
+    # memo of file digests (by real path, size and time) must not hand it this folder's digest.
+    other = tmp_path / "other"
+    shutil.copytree(model, other)
+    config = other / "1_Pooling" / "config.json"
+    config.write_text('{"a": 2}')
+    stat = (model / "1_Pooling" / "config.json").stat()
+    os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert key(other) != base
+    assert key(model) == base
