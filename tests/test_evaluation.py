@@ -399,12 +399,17 @@ def test_plot_on_given_axes_without_budgets():
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
 
     fig, ax = plt.subplots()
     try:
-        out = plot_learning_curves({"random": [0.1, 0.2]}, ax=ax)
+        ax.plot([0, 1], [0.0, 0.0])  # axes already in use: their colour cycles are not in step
+        out = plot_learning_curves({"random": [[0.1, 0.2], [0.2, 0.3]]}, ax=ax)
         assert out is ax and ax.get_xlabel() == "round"
-        np.testing.assert_array_equal(ax.lines[0].get_xdata(), [0, 1])
+        np.testing.assert_array_equal(ax.lines[1].get_xdata(), [0, 1])
+        band = ax.collections[-1]
+        np.testing.assert_allclose(band.get_facecolor()[0][:3],
+                                   to_rgba(ax.lines[1].get_color())[:3])
     finally:
         plt.close(fig)
 

@@ -410,13 +410,23 @@ def test_switch_called_directly_hands_seals_a_boolean_pool_and_no_second_pool_in
     rng = np.random.RandomState(0)
     X = rng.normal(size=(300, 4)).astype(np.float32)
     y = (X[:, 0] > 0).astype(int)
+    from skprepal.strategies import VectorIndex
+
     head = LogisticRegression().fit(X[:20], y[:20])
-    switch = ColdStartSwitch(cold=lowest_rows, warm=SEALS("margin", n_neighbors=10), switch_at=22)
+    index = VectorIndex.build(X)
+    switch = ColdStartSwitch(cold=lowest_rows, warm=SEALS("margin", n_neighbors=10, index=index),
+                             switch_at=22)
     context = {"labeled_indices": np.arange(20), "y_labeled": y[:20], "random_state": 0}
+    candidates = np.concatenate(list(index.neighbours_of(np.arange(20), X, 10).values()))
     for extra in ({}, {"pool_indices": np.arange(300)}):
         picks = switch(head, X, 6, **context, **extra)
-        # 2 cold rows (to 22 labels), then 4 from SEALS' neighbours of the labeled rows.
+        # 2 cold rows (to 22 labels), then 4 from SEALS' neighbours of the labeled rows: the
+        # context reaches the warm strategy.
         assert picks[:2].tolist() == [0, 1] and len(set(picks.tolist())) == 6
+        assert np.isin(picks[2:], candidates).all()
+    # The head reaches the cold strategy too (margin as cold needs it).
+    cold_margin = ColdStartSwitch(cold="margin", warm=lowest_rows, switch_at=100)
+    np.testing.assert_array_equal(cold_margin(head, X, 5), MarginSampling()(head, X, 5))
 
 
 def test_switch_n_cold_assumes_a_head_unless_told():

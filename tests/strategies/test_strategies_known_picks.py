@@ -553,3 +553,18 @@ def test_badge_falls_back_to_distinct_unpicked_rows_when_every_row_is_a_duplicat
     for seed in range(10):
         picks = BADGE()(FixedProba(proba), H, 9, random_state=seed).tolist()
         assert len(set(picks)) == 9
+
+
+def test_dal_fits_its_discriminator_on_a_sample_of_a_large_pool():
+    rng = np.random.RandomState(0)
+    X_labeled, X_pool = rng.normal(size=(30, 3)), rng.normal(size=(400, 3)) + [0.5, 0, 0]
+
+    def picks(max_unlabeled, seed=0):
+        strategy = DiscriminativeAL(n_subqueries=1, max_unlabeled=max_unlabeled)
+        return strategy(None, X_pool, 10, X_labeled=X_labeled, random_state=seed).tolist()
+
+    # At or above the pool's size nothing is sampled; below it, a sample of that size is drawn
+    # with the random state: reproducible, and another model from the whole pool's.
+    assert picks(400) == picks(None) == picks(1000)
+    assert picks(20) == picks(20) and picks(20) != picks(None)
+    assert picks(20, seed=1) != picks(20, seed=0)
