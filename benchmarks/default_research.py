@@ -23,8 +23,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 import warnings
@@ -34,6 +32,7 @@ import numpy as np
 import torch
 from _records import load_record, provenance, save_record
 from learning_curves import DATASETS, EMBEDDING, LazyEmbedding
+from loop import cpu_description
 from scipy.stats import rankdata
 from sklearn.linear_model import LogisticRegressionCV
 from threadpoolctl import threadpool_limits
@@ -173,8 +172,8 @@ def main(argv=None) -> int:
     lines = [
         f"# Which strategy should be the default ({'quick mode' if args.quick else 'research'})",
         "",
-        f"Command: `{command}` · skprepal {skprepal.__version__} · {platform.machine()}, "
-        f"{os.cpu_count()} cores, {args.threads} threads · frozen all-MiniLM-L6-v2 embeddings · "
+        f"Command: `{command}` · skprepal {skprepal.__version__} · {cpu_description()}, "
+        f"{args.threads} threads · frozen all-MiniLM-L6-v2 embeddings · "
         f"head `LogisticRegressionCV(Cs={CS}, cv=3, scoring='neg_log_loss')` refit every round "
         f"(C chosen by CV on the acquired labels) · 50 initial labels + 50 per round to {budget}"
         f" · {seeds} seeds · test accuracy, mean ± std over seeds. The rule is in "
