@@ -257,14 +257,14 @@ def part_synthetic(args, folder: Path) -> dict:
         record["rounds"], record["repeats"] = args.rounds, REPEATS
         with threadpool_limits(args.threads):
             record.update(neighbour_table(X, index_path, workdir / "pool.json" if keep else None))
-            openers = {
-                "margin (full pool)": lambda: None,
-                TABLED: lambda: VectorIndex.open(index_path),
-            }
+            def open_index(name: str):
+                if name == "margin (full pool)":
+                    return lambda: None
+                return lambda: VectorIndex.open(index_path, neighbour_table=name == TABLED)
+
             runs = {}
             for name in STRATEGIES:
-                live = lambda: VectorIndex.open(index_path, neighbour_table=False)  # noqa: E731
-                runs[name] = run_strategy(name, openers.get(name, live), X, y, X_test, y_test,
+                runs[name] = run_strategy(name, open_index(name), X, y, X_test, y_test,
                                           args.rounds, args.threads)
                 print(f"{name}: {np.mean(runs[name]['query_seconds']):.3f} s per query, "
                       f"accuracy {runs[name]['accuracy']:.3f}", flush=True)

@@ -399,14 +399,17 @@ class ScoreStrategy(QueryStrategy):
                     inside, picked = keep[start:stop], rows[start:stop]
                     if not inside.any():
                         continue
-                    chunk = vectors[start:stop]
-                    if self.needs_vectors:
-                        chunk = check_vectors(chunk, self._label)
-                    scores = _score_keys(score_chunk(chunk), stop - start, self._label)[inside]
+                    scores = self._chunk_scores(score_chunk, vectors[start:stop], inside)
                     picked = picked[inside]
                     keys = np.zeros(picked.shape[0]) if ties is None else ties[picked]
                     best.update(scores, keys, picked)
         return best.result()
+
+    def _chunk_scores(self, score_chunk: Any, chunk: Any, keep: Any) -> np.ndarray:
+        """The checked scores of a chunk of rows, those selected by ``keep`` only."""
+        if self.needs_vectors:
+            chunk = check_vectors(chunk, self._label)
+        return _score_keys(score_chunk(chunk), n_rows(chunk), self._label)[keep]
 
     def _scan(
         self,
@@ -458,9 +461,7 @@ class ScoreStrategy(QueryStrategy):
             else:
                 # Score the whole chunk as a view and drop the rows outside the pool.
                 chunk, keep = X[rows], picked - rows.start
-            if self.needs_vectors:
-                chunk = check_vectors(chunk, self._label)
-            return _score_keys(score_chunk(chunk), n_rows(chunk), self._label)[keep]
+            return self._chunk_scores(score_chunk, chunk, keep)
 
         threads = scoring_threads() if self.parallel_chunks else 1
         if threads <= 1:

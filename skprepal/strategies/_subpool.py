@@ -28,14 +28,22 @@ from skprepal.strategies._registry import register_strategy, resolve_strategy
 __all__ = ["SEALS", "AnchorAL"]
 
 # Indexes built for pools given without one, by the pool's memory: a strategy object stays free
-# of state, and a pool is indexed once per process.
+# of state, and a pool is indexed once per process. Indexes given by path, by the file's path,
+# size and modification time: opened once per process, not once per query (a million-row index
+# is gigabytes, and its memo of searches is kept).
 _AUTO_INDEXES: OrderedDict[tuple, VectorIndex] = OrderedDict()
-_AUTO_INDEXES_KEPT = 4
-
-
-# Indexes opened from a path, by the file's path, size and modification time: opened once per
-# process, not once per query (a million-row index is gigabytes; its memo of searches is kept).
 _OPENED_INDEXES: OrderedDict[tuple, VectorIndex] = OrderedDict()
+_INDEXES_KEPT = 4
+
+
+def _remembered(cache: OrderedDict[tuple, VectorIndex], key: tuple, make: Any) -> VectorIndex:
+    """``cache[key]``, made by ``make()`` if missing; the least recently used go beyond a few."""
+    if key not in cache:
+        cache[key] = make()
+        while len(cache) > _INDEXES_KEPT:
+            cache.popitem(last=False)
+    cache.move_to_end(key)
+    return cache[key]
 
 
 def _index_for(index: Any, X: Any) -> VectorIndex:
@@ -43,22 +51,13 @@ def _index_for(index: Any, X: Any) -> VectorIndex:
         return index
     if isinstance(index, (str, bytes)) or hasattr(index, "__fspath__"):
         path = Path(os.fsdecode(index)).resolve()
-        stat = path.stat() if path.is_file() else None
-        key = (str(path), stat and stat.st_size, stat and stat.st_mtime_ns)
-        if stat is None or key not in _OPENED_INDEXES:
-            opened = VectorIndex.open(path)  # a missing file: its clear error
-            _OPENED_INDEXES[key] = opened
-            while len(_OPENED_INDEXES) > _AUTO_INDEXES_KEPT:
-                _OPENED_INDEXES.popitem(last=False)
-        _OPENED_INDEXES.move_to_end(key)
-        return _OPENED_INDEXES[key]
+        if not path.is_file():
+            return VectorIndex.open(path)  # its clear error
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        return _remembered(_OPENED_INDEXES, key, lambda: VectorIndex.open(path))
     key = (X.__array_interface__["data"][0], X.shape, X.strides, X.dtype.str)
-    if key not in _AUTO_INDEXES:
-        _AUTO_INDEXES[key] = VectorIndex.build(X)
-        while len(_AUTO_INDEXES) > _AUTO_INDEXES_KEPT:
-            _AUTO_INDEXES.popitem(last=False)
-    _AUTO_INDEXES.move_to_end(key)
-    return _AUTO_INDEXES[key]
+    return _remembered(_AUTO_INDEXES, key, lambda: VectorIndex.build(X))
 
 
 class _CandidateVectors:
