@@ -129,16 +129,20 @@ def read_pool(
     return ray.data.read_parquet(files).select_columns(columns)
 
 
-def _number_rows(ray: Any, dataset: Any) -> Any:
-    """The dataset with a column of row numbers in input order (files in order, rows in order).
+def _number_rows(ray: Any, read: Any) -> Any:
+    """The dataset ``read()`` makes, with a column of row numbers in input order.
 
     Ray Data keeps no order by default: the read runs with ``preserve_order`` so that its blocks
-    come back in order, then each block gets its offset.
+    come back in input order (files in order, rows in order), then each block gets its offset.
+    A dataset keeps a copy of the context current when it is made, so the option is set before
+    ``read()`` and on the dataset itself.
     """
     context = ray.data.DataContext.get_current()
     before = context.execution_options.preserve_order
     context.execution_options.preserve_order = True
     try:
+        dataset = read()
+        dataset.context.execution_options.preserve_order = True
         blocks = dataset.to_arrow_refs()
     finally:
         context.execution_options.preserve_order = before
@@ -446,7 +450,9 @@ def _run_on_ray(
             else:
                 num_actors = int(resources.get("CPU", 1) // max(num_cpus_per_actor, 1e-9))
             num_actors = max(1, num_actors)
-        dataset, n_rows = _number_rows(ray, read_pool(files, columns=columns, format=fmt))
+        dataset, n_rows = _number_rows(
+            ray, lambda: read_pool(files, columns=columns, format=fmt)
+        )
         if n_rows == 0:
             raise InvalidInputError(f"{files[0]!r} has no data rows.")
         logger.info("embedding %d rows on %d Ray actors", n_rows, num_actors)
