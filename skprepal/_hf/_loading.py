@@ -312,7 +312,7 @@ def load_tokenizer(folder: Path) -> Any:
         raise ModelNotFoundError(f"cannot load a tokenizer from {str(folder)!r}: {exc}") from exc
 
 
-# Room for one model at two precisions (int8 keeps its fp32 source) and one other model.
+# Room for one model at two precisions (a low-precision copy keeps its fp32 source) and one other.
 @functools.lru_cache(maxsize=4)
 def load_encoder(transformer_folder: Path, device: str, precision: str = "fp32") -> tuple[Any, Any]:
     """Load a frozen encoder and its tokenizer, in eval mode, on ``device``.
@@ -328,7 +328,8 @@ def load_encoder(transformer_folder: Path, device: str, precision: str = "fp32")
         A concrete torch device, from :func:`~skprepal._hf.resolve_device`.
     precision : str, default="fp32"
         A resolved precision. ``"int8"`` returns a dynamically quantized copy of the fp32 model
-        (CPU only); every other precision shares the fp32 weights, run under autocast.
+        (CPU only); ``"bf16"`` and ``"fp16"`` a copy whose Linear weights are cast once, run
+        under autocast (the same numbers, without autocast's cast of every weight per call).
 
     Returns
     -------
@@ -342,12 +343,14 @@ def load_encoder(transformer_folder: Path, device: str, precision: str = "fp32")
     ModelNotFoundError
         If transformers cannot load an encoder from it.
     """
-    if precision == "int8":
-        from skprepal._hf._precision import quantize_int8
+    if precision in ("int8", "bf16", "fp16"):
+        from skprepal._hf._precision import cast_linear_weights, quantize_int8
 
         # The same cache entry as an fp32 transformer of this model: loaded once, shared.
         model, tokenizer = load_encoder(transformer_folder, device, "fp32")
-        return quantize_int8(model), tokenizer
+        if precision == "int8":
+            return quantize_int8(model), tokenizer
+        return cast_linear_weights(model, precision), tokenizer
     refuse_remote_code(transformer_folder)
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging

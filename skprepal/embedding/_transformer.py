@@ -78,7 +78,8 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         module do).
     precision : {"auto", "fp32", "bf16", "fp16", "int8"}, default="auto"
         Arithmetic of the forward pass. ``"bf16"`` and ``"fp16"`` run the encoder under torch
-        autocast (matrix products in 16 bits, softmax and layer norm in fp32); ``"int8"``
+        autocast (matrix products in 16 bits, softmax and layer norm in fp32), on a copy whose
+        Linear weights are cast once rather than on every call (the same numbers); ``"int8"``
         quantizes the Linear layers dynamically (CPU only); its vectors depend on the batch a
         text is embedded in, so they never go through the cache (see Notes). Pooling and the
         output are fp32 always. ``"auto"`` picks, from the hardware found at run time, the

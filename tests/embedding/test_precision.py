@@ -116,6 +116,48 @@ def test_low_precision_stays_close_to_fp32(tiny_bert, texts, low):
     assert _cosine(out, reference).min() >= 0.999
 
 
+@pytest.mark.parametrize("low", ["bf16", "fp16"])
+def test_low_precision_casts_linear_weights_once_and_gives_autocast_numbers(
+    tiny_bert, texts, low
+):
+    import dataclasses
+
+    import torch
+
+    dtype = torch.bfloat16 if low == "bf16" else torch.float16
+    embedder = FrozenLLMTransformer(tiny_bert, precision=low, device="cpu").fit(texts)
+    out = embedder.transform(texts)
+    model = embedder._encoder.model
+    linears = [m for m in model.modules() if type(m) is torch.nn.Linear]
+    assert linears and all(m.weight.dtype == m.bias.dtype == dtype for m in linears)
+    kept = [
+        p for m in model.modules() if isinstance(m, (torch.nn.LayerNorm, torch.nn.Embedding))
+        for p in m.parameters(recurse=False)
+    ]
+    assert kept and all(p.dtype == torch.float32 for p in kept)
+    # The shared fp32 model is untouched, and under autocast it gives these very vectors.
+    source, _ = load_encoder(tiny_bert, "cpu", "fp32")
+    assert all(p.dtype == torch.float32 for p in source.parameters())
+    on_source = dataclasses.replace(embedder._encoder, model=source)
+    _, reference = next(
+        on_source.iter_embeddings(np.asarray(texts, dtype=object), embedder.batch_size)
+    )
+    np.testing.assert_array_equal(out, reference)
+
+
+def test_a_weight_a_linear_shares_with_an_embedding_stays_fp32():
+    import torch
+
+    from skprepal._hf._precision import cast_linear_weights
+
+    embedding, head, other = torch.nn.Embedding(5, 4), torch.nn.Linear(4, 5), torch.nn.Linear(4, 4)
+    head.weight = embedding.weight  # tied, as a language-model head is to its input embeddings
+    cast = cast_linear_weights(torch.nn.ModuleList([embedding, head, other]), "bf16")
+    assert cast[0].weight is cast[1].weight and cast[1].weight.dtype == torch.float32
+    assert cast[1].bias.dtype == cast[2].weight.dtype == torch.bfloat16
+    assert head.bias.dtype == other.weight.dtype == torch.float32  # the original is untouched
+
+
 def test_int8_quantizes_a_copy_and_leaves_the_shared_model_alone(tiny_bert, texts):
     import torch
 

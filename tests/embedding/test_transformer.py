@@ -33,7 +33,9 @@ def reference_embeddings(folder, texts, pairs=None, mode="mean", max_length=256)
 
 @pytest.mark.parametrize("mode", ["mean", "cls", "max"])
 def test_matches_unbatched_reference_in_input_order(tiny_bert, texts, mode):
-    embedder = FrozenLLMTransformer(tiny_bert, pooling=mode, batch_size=2, device="cpu")
+    embedder = FrozenLLMTransformer(
+        tiny_bert, pooling=mode, batch_size=2, device="cpu", precision="fp32"
+    )
     out = embedder.fit_transform(texts)
     assert out.dtype == np.float32
     assert out.shape == (len(texts), 32)
@@ -41,22 +43,24 @@ def test_matches_unbatched_reference_in_input_order(tiny_bert, texts, mode):
 
 
 def test_batch_size_does_not_change_the_output(tiny_bert, texts):
-    small = FrozenLLMTransformer(tiny_bert, batch_size=1, device="cpu").fit_transform(texts)
-    large = FrozenLLMTransformer(tiny_bert, batch_size=64, device="cpu").fit_transform(texts)
+    # fp32: in bf16 or fp16 the padding of a batch shows in the last digits kept.
+    small = FrozenLLMTransformer(tiny_bert, batch_size=1, device="cpu", precision="fp32")
+    large = FrozenLLMTransformer(tiny_bert, batch_size=64, device="cpu", precision="fp32")
+    small, large = small.fit_transform(texts), large.fit_transform(texts)
     np.testing.assert_allclose(small, large, atol=1e-5)
 
 
 def test_pairs_go_to_the_tokenizer_as_text_and_text_pair(tiny_bert):
     questions = ["what is a refund", "who made the film", "why"]
     answers = ["a refund is money back", "the plot", "because it was bad and not good at all"]
-    embedder = FrozenLLMTransformer(tiny_bert, device="cpu").fit(
+    embedder = FrozenLLMTransformer(tiny_bert, device="cpu", precision="fp32").fit(
         list(zip(questions, answers, strict=True))
     )
     out = embedder.transform(np.array([questions, answers], dtype=object).T)
     expected = reference_embeddings(tiny_bert, questions, pairs=answers)
     np.testing.assert_allclose(out, expected, atol=1e-5)
     assert embedder.n_features_in_ == 2
-    joined = FrozenLLMTransformer(tiny_bert, device="cpu").fit_transform(
+    joined = FrozenLLMTransformer(tiny_bert, device="cpu", precision="fp32").fit_transform(
         [q + " " + a for q, a in zip(questions, answers, strict=True)]
     )
     assert not np.allclose(out, joined, atol=1e-3)
@@ -67,7 +71,7 @@ def test_separate_pair_encoding_gives_sentence_bert_pair_features(tiny_bert, tmp
     answers = ["a refund is money back", "the plot", "because it was bad and not good at all"]
     pairs = np.array([questions, answers], dtype=object).T
     embedder = FrozenLLMTransformer(
-        tiny_bert, device="cpu", pair_encoding="separate", cache_dir=tmp_path
+        tiny_bert, device="cpu", precision="fp32", pair_encoding="separate", cache_dir=tmp_path
     ).fit(pairs)
     out = embedder.transform(pairs)
     u = reference_embeddings(tiny_bert, questions)
@@ -76,7 +80,9 @@ def test_separate_pair_encoding_gives_sentence_bert_pair_features(tiny_bert, tmp
     assert out.shape == (3, embedder.embedding_dim_) == (3, 4 * u.shape[1])
     assert embedder.get_feature_names_out().shape == (4 * u.shape[1],)
     # Each text is cached on its own: a single-text transformer on the same cache finds them.
-    single = FrozenLLMTransformer(tiny_bert, device="cpu", cache_dir=tmp_path).fit(questions)
+    single = FrozenLLMTransformer(
+        tiny_bert, device="cpu", precision="fp32", cache_dir=tmp_path
+    ).fit(questions)
 
     def no_forward(*args, **kwargs):
         raise AssertionError("a text cached by the pair transform was embedded again")
@@ -134,7 +140,9 @@ def test_truncation_at_max_length(tiny_bert):
 def test_model_pooling_reads_the_sentence_transformers_folder(tiny_st, texts):
     from sentence_transformers import SentenceTransformer
 
-    embedder = FrozenLLMTransformer(tiny_st, pooling="model", normalize=True, device="cpu")
+    embedder = FrozenLLMTransformer(
+        tiny_st, pooling="model", normalize=True, device="cpu", precision="fp32"
+    )
     out = embedder.fit_transform(texts)
     assert embedder.pooling_ == ("cls",)
     assert embedder.max_length_ == 64
@@ -166,7 +174,8 @@ def test_legacy_sentence_transformers_layout(tmp_path, tiny_bert, texts):
         },
     ]
     (folder / "modules.json").write_text(json.dumps(modules))
-    embedder = FrozenLLMTransformer(folder, pooling="model", device="cpu").fit(texts)
+    embedder = FrozenLLMTransformer(folder, pooling="model", device="cpu", precision="fp32")
+    embedder.fit(texts)
     assert embedder.pooling_ == ("max",) and embedder.max_length_ == 12
     expected = reference_embeddings(tiny_bert, texts, mode="max", max_length=12)
     np.testing.assert_allclose(embedder.transform(texts), expected, atol=1e-5)
@@ -231,12 +240,14 @@ def test_packaged_minilm_matches_sentence_transformers_encode(packaged_minilm):
         "It was fine, I guess. " * 40,
         "Where is the refund for order 1234?",
     ]
-    embedder = FrozenLLMTransformer(normalize=True, batch_size=3, device="cpu")
+    embedder = FrozenLLMTransformer(normalize=True, batch_size=3, device="cpu", precision="fp32")
     out = embedder.fit_transform(sentences)
     assert embedder.model_path_ == str(packaged_minilm) and out.shape == (4, 384)
     expected = SentenceTransformer(str(packaged_minilm), device="cpu").encode(sentences)
     np.testing.assert_allclose(out, expected, atol=1e-5)
-    via_folder = FrozenLLMTransformer(packaged_minilm, pooling="model", normalize=True)
+    via_folder = FrozenLLMTransformer(
+        packaged_minilm, pooling="model", normalize=True, precision="fp32"
+    )
     np.testing.assert_allclose(via_folder.fit_transform(sentences), expected, atol=1e-5)
 
 
