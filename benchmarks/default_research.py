@@ -197,8 +197,10 @@ def main(argv=None) -> int:
         for key in datasets:
             name, load_train, load_test = DATASETS[key]
             (texts, y), (texts_test, y_test) = load_train(), load_test()
+            # fp32 whatever "auto" means on this CPU: runs made on different machines (bf16
+            # where AMX is) would otherwise rank strategies on different vectors.
             embedder = FrozenLLMTransformer(
-                cache_dir=args.cache_dir, batch_size=64, **EMBEDDING.get(key, {})
+                cache_dir=args.cache_dir, batch_size=64, precision="fp32", **EMBEDDING.get(key, {})
             )
             embedding = LazyEmbedding(embedder, texts, texts_test)
             folder = results / key

@@ -87,6 +87,42 @@ def flops_per_cycle(flags: frozenset[str]) -> tuple[int, str]:
     return 16, "SSE/AVX without FMA"
 
 
+def format_flops_per_cycle(fmt: str, flags: frozenset[str]) -> tuple[int, str]:
+    """Peak FLOPs (int8: operations) per cycle per core of the matrix unit for a number format.
+
+    The fastest unit the flags name; without one, the format runs no faster than fp32.
+    """
+    units = {
+        "bf16": [
+            ("amx_bf16", 1024,
+             "AMX-BF16: a 16x32 by 32x16 tile product (16,384 FLOPs) per 16 cycles"),
+            ("avx512_bf16", 128, "AVX512_BF16 vdpbf16ps: 2 units x 16 lanes x 2 products x 2"),
+        ],
+        "fp16": [
+            ("amx_fp16", 1024, "AMX-FP16: a 16x32 by 32x16 tile product in 16 cycles"),
+            ("avx512_fp16", 128, "AVX512-FP16 FMA: 2 units x 32 lanes x 2"),
+        ],
+        "int8": [
+            ("amx_int8", 2048, "AMX-INT8: a 16x64 by 64x16 tile product, 32,768 ops, in 16 cycles"),
+            ("avx512_vnni", 256, "AVX512-VNNI vpdpbusd: 2 units x 16 lanes x 4 products x 2"),
+            ("avx_vnni", 128, "AVX-VNNI vpdpbusd: 2 units x 8 lanes x 4 products x 2"),
+        ],
+    }
+    for flag, per_cycle, source in units.get(fmt, []):
+        if flag in flags:
+            return per_cycle, source
+    per_cycle, source = flops_per_cycle(flags)
+    return per_cycle, f"no {fmt} unit: the fp32 one, {source}" if fmt != "fp32" else source
+
+
+def row_format(name: str) -> str:
+    """The number format of a results row, from its name ("st-onnx-int8 (ONNX venv)": int8)."""
+    for fmt in PRECISIONS:
+        if fmt in name:
+            return fmt
+    return "fp32"
+
+
 def flops_of(texts_tokens: np.ndarray, config) -> float:
     """FLOPs of the encoder's forward pass over texts of the given token counts (no padding).
 
@@ -394,8 +430,8 @@ def main(argv=None) -> int:
 
 LABELS = {
     "skprepal fp32": "skprepal fp32",
-    "skprepal bf16": "skprepal bf16 (autocast)",
-    "skprepal fp16": "skprepal fp16 (autocast)",
+    "skprepal bf16": "skprepal bf16 (autocast, Linear weights cast once)",
+    "skprepal fp16": "skprepal fp16 (autocast, Linear weights cast once)",
     "skprepal int8": "skprepal int8 (dynamic, per-channel)",
     "sentence-transformers torch fp32": "sentence-transformers torch fp32",
     "st-torch-fp32 (ONNX venv)": "sentence-transformers torch fp32, ONNX venv",
@@ -406,6 +442,10 @@ LABELS = {
 
 def render(args, hardware, ghz, clock_source, per_cycle, per_cycle_source, peak, auto,
            auto_reason, rows, onnx, cache, load_before, load_after) -> str:
+    format_peaks = {}
+    for fmt in PRECISIONS:
+        n, source = format_flops_per_cycle(fmt, hardware.cpu_flags)
+        format_peaks[fmt] = (args.threads * ghz * n, n, source)
     import sentence_transformers
     import transformers
 
@@ -429,6 +469,15 @@ def render(args, hardware, ghz, clock_source, per_cycle, per_cycle_source, peak,
         "lookup) plus attention 4 x seq x H per token per layer, over each text's real tokens "
         "(padding not counted).",
         "",
+        "",
+        "Peaks of the other formats (the fastest unit the CPU flags name; int8 in operations): "
+        + "; ".join(
+            f"{fmt} {gflops:.1f} G/s ({args.threads} x {ghz:.3f} GHz x {n}: {source})"
+            for fmt, (gflops, n, source) in format_peaks.items() if fmt != "fp32"
+        )
+        + ". The FLOPs counted are all matrix products; softmax, layer norm, GELU and the casts "
+        "between formats are not counted, and run on the vector units.",
+        "",
         f"`precision=\"auto\"` here: **{auto}** ({auto_reason}).",
     ]
     if onnx and "missing" not in onnx:
@@ -449,14 +498,16 @@ def render(args, hardware, ghz, clock_source, per_cycle, per_cycle_source, peak,
             f"### {data}: {row['texts']:,} texts, {row['mean_tokens']:.1f} tokens on average",
             "",
             "| setting | texts/s | vs sentence-transformers torch fp32 | cosine to fp32 "
-            "(mean / min) | GFLOP/s | % of peak |",
-            "|---|---:|---:|---:|---:|---:|",
+            "(mean / min) | GFLOP/s | % of fp32 peak | % of its format's peak |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for name, r in row["results"].items():
             mean, low = r["cosine"]
+            format_peak = format_peaks[row_format(name)][0]
             lines.append(
                 f"| {LABELS.get(name, name)} | {r['texts_per_s']:.1f} | {r['vs_st_torch']:.2f}x | "
-                f"{mean:.5f} / {low:.5f} | {r['gflops']:.1f} | {r['gflops'] / peak * 100:.0f}% |"
+                f"{mean:.5f} / {low:.5f} | {r['gflops']:.1f} | {r['gflops'] / peak * 100:.0f}% | "
+                f"{r['gflops'] / format_peak * 100:.0f}% |"
             )
     c = cache
     lines += [

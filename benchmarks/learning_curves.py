@@ -183,8 +183,9 @@ def main(argv=None) -> int:
     ]
     for key in args.datasets:
         name, load_train, load_test = DATASETS[key]
+        # fp32 on every CPU, as the recorded curves were made ("auto" is bf16 where AMX is).
         embedder = FrozenLLMTransformer(
-            cache_dir=args.cache_dir, batch_size=64, **EMBEDDING.get(key, {})
+            cache_dir=args.cache_dir, batch_size=64, precision="fp32", **EMBEDDING.get(key, {})
         )
         (texts, y), (texts_test, y_test) = load_train(), load_test()
         if pool_cap and len(y) > pool_cap:
