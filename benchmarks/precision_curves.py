@@ -1,6 +1,6 @@
 """Do bf16 embeddings change the active-learning curves? fp32 against bf16, side by side (issue 17).
 
-Where ``precision="auto"`` resolves to bf16 (a CPU with AMX or AVX512_BF16, an Ampere or later
+Where ``precision="auto"`` resolves to bf16 (a CPU with AMX-BF16, an Ampere or later
 GPU), the pool is embedded in bf16 instead of fp32. This script embeds the same texts both ways
 (on a CPU without native bf16 the bf16 run is emulated: slow, but the same number format) and runs
 margin sampling on each, same seeds, same head, reading test accuracy at 500 and 1,000 labels.

@@ -211,9 +211,12 @@ def auto_precision(hardware: Hardware, *, training: bool = False) -> tuple[str, 
     The rule, with its evidence (``benchmarks/README.md``):
 
     - CPU with AMX-BF16 (Intel Xeon 4th generation and later): bf16. Measured in issue 17 on a
-      2-core Xeon with AMX: 2.54x fp32's texts/s, cosine to fp32 at least 0.9999.
-    - CPU with AVX512_BF16 but no AMX (AMD Zen 4, Intel Cooper Lake): bf16. Its ``vdpbf16ps``
-      does twice fp32's multiply-adds per cycle; not yet measured in this project.
+      2-core Xeon with AMX: 2.5-2.8x fp32's texts/s (3.0-3.5x sentence-transformers' fp32),
+      cosine to fp32 at least 0.9999, and active-learning curves within seed noise.
+    - CPU with AVX512_BF16 but no AMX (AMD Zen 4, Intel Cooper Lake): fp32. Measured on the
+      same Xeon with oneDNN held to AVX512_BF16 (``ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16``, as
+      such a CPU runs it): bf16 embedded at 0.66x (SST-2) and 0.72x (IMDb) fp32's texts/s, and
+      fine-tuned at about fp32's speed; not yet on a Zen 4 itself.
     - Any other CPU (AVX2, AVX-512 without BF16, ARM): fp32. Measured on a 2-core AMD EPYC with
       AVX2 only: bf16 and fp16 are emulated and several times slower than fp32, and torch's
       dynamic int8 misses the cosine bar (mean 0.97 on SST-2).
@@ -252,7 +255,7 @@ def auto_precision(hardware: Hardware, *, training: bool = False) -> tuple[str, 
         if "amx_bf16" in hardware.cpu_flags:
             return "bf16", "the CPU has AMX-BF16"
         if "avx512_bf16" in hardware.cpu_flags:
-            return "bf16", "the CPU has AVX512_BF16"
+            return "fp32", "the CPU has AVX512_BF16 but no AMX-BF16, where bf16 ran slower"
         return "fp32", "the CPU has no native bf16 (no AMX-BF16, no AVX512_BF16)"
     if hardware.device_type == "cuda" and hardware.cuda_capability is not None:
         if hardware.cuda_capability >= (8, 0):
