@@ -188,10 +188,10 @@ class TransferFineTuner(ClassifierMixin, BaseEstimator):
     precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
         Mixed precision of training, through the ``Trainer``'s own ``bf16`` / ``fp16`` options
         (autocast, fp32 master weights; fp16 adds loss scaling on a GPU). ``"auto"`` picks bf16
-        on CPUs with AMX-BF16 (1.29x faster at the same accuracy, measured) and on CUDA GPUs of compute capability 8.0 or
-        more, fp16 on 7.x GPUs, fp32 elsewhere (as :class:`~skprepal.FrozenLLMTransformer`
-        does; the rule is in ``benchmarks/README.md``). Prediction runs in fp32. The precision
-        in effect is in ``precision_``.
+        on CPUs with AMX-BF16 (1.29x faster at the same accuracy, measured) and on CUDA GPUs
+        of compute capability 8.0 or more, fp16 on 7.x GPUs, fp32 elsewhere (as
+        :class:`~skprepal.FrozenLLMTransformer` does; the rule is in ``benchmarks/README.md``).
+        Prediction runs in fp32. The precision in effect is in ``precision_``.
     output_dir : str, path-like or None, default=None
         Where the ``Trainer`` writes checkpoints. None uses a temporary folder removed after
         ``fit``, so nothing is left behind.

@@ -85,9 +85,9 @@ class FrozenLLMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         output are fp32 always. ``"auto"`` picks, from the hardware found at run time, the
         fastest setting measured to keep cosine >= 0.999 to fp32: bf16 on CPUs with AMX-BF16
         (not on AVX512_BF16 alone, where bf16 ran slower than fp32) and on CUDA GPUs of compute
-        capability 8.0 or more, fp16 on 7.x GPUs, fp32 elsewhere (int8 never: it misses the bar). The precision in effect is in
-        ``precision_`` and in the cache key: vectors of one precision are never served for
-        another.
+        capability 8.0 or more, fp16 on 7.x GPUs, fp32 elsewhere (int8 never: it misses the
+        bar). The precision in effect is in ``precision_`` and in the cache key: vectors of one
+        precision are never served for another.
     device : str, default="auto"
         ``"auto"`` picks CUDA, then MPS, then the CPU; or ``"cpu"``, ``"cuda"``, ``"cuda:N"``,
         ``"mps"``.
