@@ -27,7 +27,10 @@ gained a part, computes only what its saved record lacks.
 ``tfidf``      TF-IDF + LogisticRegression on each protocol's set at 500 and 2,000 labels;
 ``mpnet``      all-mpnet-base-v2 (``../shared/tools/get-mpnet.sh``) fine-tuned on each
                protocol's 500;
-``final2000``  MiniLM fine-tuned on PRepAL's and random's 2,000.
+``final2000``  MiniLM fine-tuned on PRepAL's and random's 2,000;
+``default500``, ``default2000``  MiniLM fine-tuned with ``TransferFineTuner``'s own defaults (3
+               epochs but at least 320 steps, max_length 256) on PRepAL's and random's 500 and
+               2,000: the default issue 18 set from ``epochs500`` and ``final2000``.
 
 The report (``protocols/README.md`` and PNGs) is rebuilt from whatever has been saved, so it can
 be written at any point with ``--report-only``.
@@ -67,7 +70,10 @@ from skprepal.embedding import DEFAULT_MODEL
 from skprepal.evaluation import acquisition_overlap, format_mean_std, simulation_curve
 
 HERE = Path(__file__).resolve().parent
-STAGES = ["loops", "final500", "reseed500", "epochs500", "tfidf", "mpnet", "final2000"]
+STAGES = [
+    "loops", "final500", "reseed500", "epochs500", "tfidf", "mpnet", "final2000", "default500",
+    "default2000",
+]
 #: Epochs of the ``epochs500`` stage: does a longer fine-tune close the gap between the sets?
 LONG_EPOCHS = 10
 #: Fine-tuner seeds no other stage uses (those use the data seed 0, 1, 2, ...).
@@ -229,6 +235,12 @@ class Run:
             return {p: fit(longer, p, small) for p in ("prepal", "alft", "random")}
         if stage == "final2000":
             return {p: fit(minilm, p, large) for p in ("prepal", "random")}
+        if stage in ("default500", "default2000"):
+            library_default = functools.partial(
+                TransferFineTuner, DEFAULT_MODEL, device="cpu", random_state=self.seed
+            )
+            n = small if stage == "default500" else large
+            return {p: fit(library_default, p, n) for p in ("prepal", "random")}
         if stage == "tfidf":
             tfidf = lambda: make_pipeline(  # noqa: E731
                 TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
@@ -318,6 +330,10 @@ def _report(runs: list[Run], name: str, key: str, embed_seconds: float, results:
         f"{_cell(finals('epochs500', 'random'))} |",
         f"| MiniLM fine-tuned | {large:,} | {_cell(finals('final2000', 'prepal'))} | – | "
         f"{_cell(finals('final2000', 'random'))} |",
+        f"| MiniLM, `TransferFineTuner` defaults | {small} | "
+        f"{_cell(finals('default500', 'prepal'))} | – | {_cell(finals('default500', 'random'))} |",
+        f"| MiniLM, `TransferFineTuner` defaults | {large:,} | "
+        f"{_cell(finals('default2000', 'prepal'))} | – | {_cell(finals('default2000', 'random'))} |",
         f"| MPNet fine-tuned (transfer) | {small} | {_cell(finals('mpnet', 'prepal'))} | "
         f"{_cell(finals('mpnet', 'alft'))} | {_cell(finals('mpnet', 'random'))} |",
         f"| TF-IDF + LR (transfer) | {small} | {_cell(finals('tfidf', f'prepal@{small}'))} | "
@@ -543,7 +559,10 @@ def main(argv=None) -> int:
         "mean ± std over seeds.",
         "",
     ]
-    embedder = FrozenLLMTransformer(cache_dir=args.cache_dir, batch_size=64, show_progress=False)
+    # fp32 on every CPU, as the saved loops were run ("auto" is bf16 where AMX is).
+    embedder = FrozenLLMTransformer(
+        cache_dir=args.cache_dir, batch_size=64, precision="fp32", show_progress=False
+    )
     for key in args.datasets:
         name, load_pool, load_test = DATASETS[key]
         texts, y = load_pool(pool_size)

@@ -222,7 +222,9 @@ def _add_labeling_commands(commands: argparse._SubParsersAction) -> None:
         help="hub id or folder of the model to fine-tune (default: the session's encoder)",
     )
     finetune.add_argument(
-        "--epochs", type=float, default=3, help="training epochs (default: %(default)s)"
+        "--epochs", type=float, default=3,
+        help="training epochs (default: %(default)s), raised where a small set would get fewer "
+        "than 320 optimizer steps (TransferFineTuner's min_steps)",
     )
 
 

@@ -25,7 +25,8 @@ def _toy(n=40, seed=0):
 
 def _tuner(tiny_bert, **kwargs):
     params = {
-        "epochs": 2, "batch_size": 8, "learning_rate": 1e-3, "device": "cpu", "random_state": 0
+        "epochs": 2, "min_steps": None, "batch_size": 8, "learning_rate": 1e-3, "device": "cpu",
+        "random_state": 0,
     }
     return TransferFineTuner(tiny_bert, **{**params, **kwargs})
 
@@ -71,6 +72,10 @@ def test_min_steps_raises_the_epochs_of_small_fits(tiny_bert):
     enough = _tuner(tiny_bert, epochs=2, batch_size=8, min_steps=5).fit(X, y)
     assert enough.epochs_ == 2.0
     assert max(entry["step"] for entry in enough.log_history_) == 10
+    # The default floor, 320 steps: 64 epochs of these 40 rows.
+    default = TransferFineTuner(tiny_bert, batch_size=8, device="cpu", random_state=0).fit(X, y)
+    assert default.epochs_ == 64.0
+    assert max(entry["step"] for entry in default.log_history_) == 320
 
 
 def test_sentence_pairs(tiny_bert):
@@ -224,8 +229,8 @@ def test_packaged_minilm_fine_tunes(packaged_minilm):
     rng = np.random.RandomState(0)
     rows = rng.permutation(len(X))
     train, test = rows[:120], rows[600:]
-    clf = TransferFineTuner(epochs=3, batch_size=16, max_length=64, learning_rate=1e-4,
-                            device="cpu", random_state=0).fit(X[train], y[train])
+    clf = TransferFineTuner(epochs=3, min_steps=None, batch_size=16, max_length=64,
+                            learning_rate=1e-4, device="cpu", random_state=0).fit(X[train], y[train])
     assert clf.model_path_ == str(packaged_minilm)
     assert clf.score(X[test], y[test]) > 0.5  # 5 classes: chance is 0.2
 
