@@ -38,7 +38,7 @@ RARE_SHARE = 0.03
 #: Macro-F1 with 0 for a class never predicted (no warning: early heads miss rare classes).
 MACRO_F1 = make_scorer(f1_score, average="macro", zero_division=0)
 DEMO_FINETUNE = {
-    "epochs": 4, "min_steps": None, "max_length": 64, "learning_rate": 1e-4, "batch_size": 16,
+    "epochs": 4, "max_length": 64, "learning_rate": 1e-4, "batch_size": 16, "min_steps": None,
     "random_state": 0,
 }
 
