@@ -135,15 +135,13 @@ def _number_rows(ray: Any, read: Any) -> Any:
     Ray Data keeps no order by default: the read runs with ``preserve_order`` so that its blocks
     come back in input order (files in order, rows in order), then each block gets its offset.
     A dataset keeps a copy of the context current when it is made, so the option is set before
-    ``read()`` and on the dataset itself.
+    ``read()``: setting it after, as this did before, leaves the dataset's own copy unordered.
     """
     context = ray.data.DataContext.get_current()
     before = context.execution_options.preserve_order
     context.execution_options.preserve_order = True
     try:
-        dataset = read()
-        dataset.context.execution_options.preserve_order = True
-        blocks = dataset.to_arrow_refs()
+        blocks = read().to_arrow_refs()
     finally:
         context.execution_options.preserve_order = before
 
