@@ -81,12 +81,14 @@ bench-quick: $(VENV)/.installed-dev
 # Mutation testing: mutmut 3 over the core modules with their fast tests (pyproject.toml,
 # [tool.mutmut]); scores and equivalent mutants in tests/MUTATION.md. Too slow for CI. One worker,
 # niced, one BLAS thread: it leaves the 2 cores usable. Results are kept in mutants/, so a stopped
-# run continues; one module at a time: make mutation MUTANTS='skprepal.learner.*'.
+# run continues, and copied to the tracked tests/mutation-results/ (restored into a fresh checkout's
+# mutants/ before the run); one module at a time: make mutation MUTANTS='skprepal.learner.*'.
 MUTANTS ?=
 MUTATION_ENV = OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 SKPREPAL_MUTATION=1
 mutation: $(VENV)/.installed-dev
+	$(BIN)/python tests/mutation_report.py --restore
 	$(MUTATION_ENV) nice -n 10 $(BIN)/mutmut run --max-children 1 $(MUTANTS)
-	$(BIN)/python tests/mutation_report.py
+	$(BIN)/python tests/mutation_report.py --save
 
 # skprepal as the ML backend of a real Label Studio server on 127.0.0.1 (REST API, webhooks,
 # predictions, task order, restart, export): tests/integration/label_studio_check.py. label-studio

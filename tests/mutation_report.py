@@ -7,12 +7,19 @@ hangs (timeout); equivalent mutants, which no test can tell from the original, a
 
 Run from the repository root: ``python tests/mutation_report.py`` (``--survivors`` lists the
 surviving mutants that are not listed as equivalent).
+
+``mutants/`` is not tracked, so a fresh checkout would judge every mutant again (about a day on
+a 2-core machine). ``--save`` copies mutmut's ``.meta`` files (the verdicts, and a hash of every
+mutated function) into the tracked ``tests/mutation-results/``; ``--restore`` puts them back
+into a ``mutants/`` that lacks them, before ``mutmut run``. mutmut judges again every mutant of a
+function whose hash changed since, so a restored verdict is never one of older code.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -46,8 +53,29 @@ def results(root: Path) -> dict[str, dict[str, str]]:
     return out
 
 
+def copy_results(source: Path, target: Path, *, overwrite: bool) -> int:
+    """Copy every ``skprepal/**/*.py.meta`` under ``source`` to the same place under ``target``."""
+    copied = 0
+    for meta in sorted(source.glob("skprepal/**/*.py.meta")):
+        destination = target / meta.relative_to(source)
+        if destination.exists() and not overwrite:
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(meta, destination)
+        copied += 1
+    return copied
+
+
 def main(argv: list[str]) -> int:
     root = Path(__file__).resolve().parents[1]
+    kept = root / "tests" / "mutation-results"
+    if "--restore" in argv:
+        copied = copy_results(kept, root / "mutants", overwrite=False)
+        print(f"restored {copied} mutmut result files from {kept.relative_to(root)}/")
+        return 0
+    if "--save" in argv:
+        copied = copy_results(root / "mutants", kept, overwrite=True)
+        print(f"saved {copied} mutmut result files to {kept.relative_to(root)}/")
     equivalent = equivalent_mutants(root / "tests" / "MUTATION.md")
     by_module = results(root)
     if not by_module:
