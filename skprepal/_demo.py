@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score, make_scorer
 
-from skprepal._protocol import ProtocolResult, format_table, run_protocol
+from skprepal._protocol import COMPARED_STRATEGIES, ProtocolResult, format_table, run_protocol
 from skprepal.datasets import load_support_tickets
 from skprepal.embedding import DEFAULT_MODEL, FrozenLLMTransformer
 from skprepal.evaluation import format_mean_std, learning_curve_from_order
@@ -26,7 +26,7 @@ __all__ = ["run_demo"]
 
 # Small enough to finish in a few minutes on 2 CPU cores, large enough to show the curves part.
 DEMO_SETTINGS = {
-    "strategies": ("random", "entropy", "margin", "badge"),
+    "strategies": COMPARED_STRATEGIES,
     "seeds": 3,
     "initial_size": 25,
     "batch_size": 25,

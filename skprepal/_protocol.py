@@ -28,6 +28,7 @@ from skprepal.exceptions import InvalidInputError
 from skprepal.learner import PRepALLearner
 
 __all__ = [
+    "COMPARED_STRATEGIES",
     "ProtocolResult",
     "check_protocol_settings",
     "format_table",
@@ -35,6 +36,10 @@ __all__ = [
     "run_protocol",
     "versions",
 ]
+
+#: What the demo and ``skprepal simulate`` compare by default: random (the baseline), the
+#: learner's default (``class_balanced_margin``), plain margin and entropy, and BADGE.
+COMPARED_STRATEGIES = ("random", "entropy", "margin", "class_balanced_margin", "badge")
 
 
 @dataclass
@@ -293,7 +298,7 @@ def run_protocol(
     texts: np.ndarray,
     labels: np.ndarray,
     *,
-    strategies: Sequence[str] = ("random", "entropy", "margin", "badge"),
+    strategies: Sequence[str] = COMPARED_STRATEGIES,
     seeds: int = 3,
     initial_size: int = 25,
     batch_size: int = 25,

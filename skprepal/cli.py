@@ -48,6 +48,7 @@ def _test_size(text: str) -> float | int:
 def _build_parser() -> argparse.ArgumentParser:
     from skprepal import __version__
     from skprepal._demo import DEMO_FINETUNE, DEMO_SETTINGS
+    from skprepal._protocol import COMPARED_STRATEGIES
     from skprepal.embedding import DEFAULT_MODEL
     from skprepal.strategies import available_strategies
 
@@ -63,7 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
         "demo", help="run the main job on the shipped sample data",
-        description=f"The PRepAL protocol on the 670 shipped support tickets: "
+        description=f"The PRepAL protocol on the 1,740 shipped long-tail support tickets: "
         f"{DEMO_SETTINGS['test_size']} held out, strategies "
         f"{', '.join(DEMO_SETTINGS['strategies'])}, {DEMO_SETTINGS['seeds']} seeds, "
         f"{DEMO_SETTINGS['initial_size']} initial labels + {DEMO_SETTINGS['batch_size']} per "
@@ -95,10 +96,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_file_arguments(simulate, labels=True)
     simulate.add_argument(
-        "--strategies", nargs="+", default=["random", "entropy", "margin", "badge"],
-        metavar="NAME",
-        help=f"query strategies to compare, random being the baseline (default: random entropy "
-        f"margin badge); any of {', '.join(sorted(available_strategies()))}",
+        "--strategies", nargs="+", default=list(COMPARED_STRATEGIES), metavar="NAME",
+        help=f"query strategies to compare, random being the baseline (default: "
+        f"{' '.join(COMPARED_STRATEGIES)}); any of {', '.join(sorted(available_strategies()))}",
     )
     simulate.add_argument(
         "--seeds", type=_whole_number, default=3,

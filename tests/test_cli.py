@@ -28,7 +28,7 @@ def test_demo_runs_the_whole_protocol(tiny_bert, tmp_path, capsys):
     assert main(["demo", "--model", str(tiny_bert), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "1740 support tickets, 12 classes" in out
-    for strategy in ("random", "entropy", "margin", "badge"):
+    for strategy in ("random", "entropy", "margin", "class_balanced_margin", "badge"):
         assert strategy in out
     for phase in ("embedding (once)", "AL head fits", "AL queries", "fine-tuning (final models)"):
         assert phase in out
@@ -51,7 +51,7 @@ def test_demo_result_is_consistent(tiny_bert, tmp_path):
         model=str(tiny_bert), out_dir=tmp_path, finetune=False, echo=lambda line: None
     )
     assert list(result.budgets) == list(range(25, 201, 25))
-    assert set(result.curves) == {"random", "entropy", "margin", "badge"}
+    assert set(result.curves) == {"random", "entropy", "margin", "class_balanced_margin", "badge"}
     assert all(curve.shape == (3, 8) for curve in result.curves.values())
     assert all(len(rows) == 200 and len(set(rows)) == 200 for rows in result.acquired.values())
     assert result.best_strategy != "random" and not result.final_scores

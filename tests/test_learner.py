@@ -37,7 +37,7 @@ def test_simulation_respects_budget_and_records_every_round(blobs):
     assert [r["n_queried"] for r in learner.history_] == [40, 30, 30, 30, 30, 30, 10]
     assert np.array_equal(np.concatenate([r["queried"] for r in learner.history_]), acquired)
     assert learner.history_[0]["strategy"] == "random"
-    assert learner.history_[1]["strategy"] == "margin"
+    assert learner.history_[1]["strategy"] == "class_balanced_margin"
     assert learner.stop_reason_ == "budget of 200 labels reached"
     # The final head is fit on everything acquired, and only that (warm-started, so equal to a
     # cold fit up to the solver's tolerance).
@@ -170,7 +170,7 @@ def test_query_teach_round_trip(blobs):
     assert np.array_equal(learner.labeled_indices_, np.concatenate([np.arange(40), picked]))
     record = learner.history_[-1]
     assert record["n_labeled"] == 65 and np.array_equal(record["queried"], picked)
-    assert record["strategy"] == "margin"
+    assert record["strategy"] == "class_balanced_margin"
     assert (
         learner.query(3).shape == (3,)
         and not np.isin(learner.query(10), learner.labeled_indices_).any()

@@ -178,7 +178,7 @@ def test_teach_without_refit_shares_one_refit(blobs):
     assert len(learner.history_) == n_records + 1
     record = learner.history_[-1]
     np.testing.assert_array_equal(record["queried"], rows)
-    assert record["n_labeled"] == 70 and record["strategy"] == "margin"
+    assert record["n_labeled"] == 70 and record["strategy"] == "class_balanced_margin"
     reference = _session(X, np.where(np.isin(np.arange(len(y)), rows), y, np.where(
         np.arange(len(y)) < 40, y, -1)), n_labeled=len(y))
     np.testing.assert_allclose(learner.predict_proba(X), reference.predict_proba(X), atol=1e-6)

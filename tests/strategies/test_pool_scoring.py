@@ -81,7 +81,7 @@ def test_queries_pick_what_scikit_learns_probabilities_pick():
     from skprepal.strategies import MarginSampling, uncertainty
 
     y = interactive_labels()
-    learner = PRepALLearner(random_state=0, n_jobs=2).fit(X32, y)
+    learner = PRepALLearner(query_strategy="margin", random_state=0, n_jobs=2).fit(X32, y)
     picked = learner.query(30)
     # The same query ranked by scikit-learn's own predict_proba over the pool rows.
     pool = np.flatnonzero(y == -1)
