@@ -150,6 +150,47 @@ def apply_rule(cells: dict[tuple[str, int], dict[str, np.ndarray]], query_second
     }
 
 
+#: Pairs compared cell by cell in the report: (first, second) as the table rows name them.
+PAIRS = [
+    ("class_balanced_margin", "margin"),
+    ("class_balanced_margin", "random"),
+    ("margin", "random"),
+    ("margin", "margin (C = 1)"),
+    ("random", "random (C = 1)"),
+]
+
+
+def pairwise_lines(all_runs: dict[tuple[str, int], dict[str, np.ndarray]]) -> list[str]:
+    """Mean accuracy differences of PAIRS over the cells both ran, by data set and budget."""
+    lines = [
+        "## Pairs, cell by cell", "",
+        "Difference of the seed means, in points of accuracy (first minus second), over the "
+        "cells both ran; wins and losses count cells.", "",
+        "| first − second | cells | mean | wins | losses | by set | by budget |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    for first, second in PAIRS:
+        diffs = {
+            cell: 100 * (runs[first].mean() - runs[second].mean())
+            for cell, runs in all_runs.items() if first in runs and second in runs
+        }
+        if not diffs:
+            continue
+        values = np.array(list(diffs.values()))
+
+        def by(position: int, diffs=diffs) -> str:
+            groups: dict = {}
+            for cell, d in diffs.items():
+                groups.setdefault(cell[position], []).append(d)
+            return ", ".join(f"{g} {np.mean(v):+.2f}" for g, v in groups.items())
+
+        lines.append(
+            f"| {first} − {second} | {values.size} | {values.mean():+.2f} | "
+            f"{int((values > 0).sum())} | {int((values < 0).sum())} | {by(0)} | {by(1)} |"
+        )
+    return lines + [""]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="TREC-6, 2 seeds, to 500 labels")
@@ -188,6 +229,7 @@ def main(argv=None) -> int:
             "",
         ]
     cells: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+    all_runs: dict[tuple[str, int], dict[str, np.ndarray]] = {}
     query_seconds: dict[str, list[float]] = {}
     saved: list[dict] = []
     runs_wanted = {**{c: (CANDIDATES[c], "cv") for c in args.candidates}}
@@ -246,6 +288,7 @@ def main(argv=None) -> int:
                 ranked = {c: table[c][:, j] for c in args.candidates if c in table}
                 if len(ranked) == len(args.candidates):
                     cells[(key, b)] = ranked
+                all_runs[(key, b)] = {c: scores[:, j] for c, scores in table.items()}
     complete = {d for d, _ in cells} == set(RULE_SETS) and seeds == 5
     if cells and "random" in next(iter(cells.values())):
         medians = {c: float(np.median(v)) for c, v in query_seconds.items()}
@@ -269,6 +312,7 @@ def main(argv=None) -> int:
             f"{rule['reason']}.",
             "",
         ]
+    lines += pairwise_lines(all_runs)
     lines += [provenance(saved), ""]
     out = HERE / "results" / f"{tag}.md"
     out.write_text("\n".join(lines))

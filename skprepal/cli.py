@@ -69,7 +69,8 @@ def _build_parser() -> argparse.ArgumentParser:
         f"{', '.join(DEMO_SETTINGS['strategies'])}, {DEMO_SETTINGS['seeds']} seeds, "
         f"{DEMO_SETTINGS['initial_size']} initial labels + {DEMO_SETTINGS['batch_size']} per "
         f"round up to {DEMO_SETTINGS['budget']}; then the head vs the model fine-tuned on the "
-        f"same labels ({', '.join(f'{k}={v}' for k, v in DEMO_FINETUNE.items())}).",
+        f"same labels (TransferFineTuner's defaults with "
+        f"{', '.join(f'{k}={v}' for k, v in DEMO_FINETUNE.items())}).",
     )
     demo.add_argument(
         "--model", default=DEFAULT_MODEL,

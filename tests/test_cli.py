@@ -39,7 +39,7 @@ def test_demo_runs_the_whole_protocol(tiny_bert, tmp_path, capsys):
     assert re.search(r"^\S+ \(acquired\)\s+200\s+0\.\d{3}\s+0\.\d{3}\s+(head|fine-tuned|tie)$",
                      out, re.M), out
     assert re.search(r"^random\s+200\s+0\.\d{3}\s+0\.\d{3}\s+(head|fine-tuned|tie)$", out, re.M)
-    assert "keep the " in out and "epochs=4, max_length=64" in out
+    assert "keep the " in out and "defaults with max_length=64, random_state=0" in out
     assert (tmp_path / "learning_curves.png").stat().st_size > 10_000
     assert str(tmp_path / "learning_curves.png") in out
 
