@@ -233,17 +233,28 @@ def check_labels_for(
             )
     dtype = storage.dtype
     if dtype.kind == "O":
-        return values
-    try:
-        cast = np.asarray(list(values), dtype=dtype)
-        # A label that changes when stored (1.5 into integer labels) is refused, not rounded.
-        if not all(a == b for a, b in zip(cast.tolist(), values, strict=True)):
-            raise ValueError("lossy cast")
-    except (ValueError, TypeError):
+        cast = values
+    else:
+        try:
+            cast = np.asarray(list(values), dtype=dtype)
+            # A label that changes when stored (1.5 into integer labels) is refused, not rounded.
+            if not all(a == b for a, b in zip(cast.tolist(), values, strict=True)):
+                raise ValueError("lossy cast")
+        except (ValueError, TypeError):
+            raise InvalidInputError(
+                f"labels {list(values[:3])!r}... do not fit the labels given to fit (dtype "
+                f"{dtype}); use labels of the same type."
+            ) from None
+    # A fraction would be stored (a cold start takes any type; float labels take any float),
+    # and only the head's refit would refuse it, after the session had changed.
+    fractions = [
+        v for v in cast if isinstance(v, (float, np.floating)) and not float(v).is_integer()
+    ]
+    if fractions:
         raise InvalidInputError(
-            f"labels {list(values[:3])!r}... do not fit the labels given to fit (dtype "
-            f"{dtype}); use labels of the same type."
-        ) from None
+            f"label {fractions[0]} is not a class: labels are whole numbers, strings or "
+            "booleans, all of the same type."
+        )
     return cast
 
 

@@ -678,7 +678,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         except TypeError:
             raise InvalidInputError(
                 f"y mixes labels of different types ({sorted({type(v).__name__ for v in values})}"
-                "); use labels of one type."
+                "); use labels of the same type."
             ) from None
 
     def _check_session(self) -> None:

@@ -327,3 +327,33 @@ def test_a_simulation_starts_only_when_no_row_holds_the_marker(caplog):
         learner = PRepALLearner(initial_size=10, batch_size=10, budget=20, random_state=0)
         learner.fit(X, y)
     assert learner.stop_reason_ is not None and "fit: simulation" in caplog.text
+
+
+@pytest.mark.parametrize("row", [0, 1], ids=["relabel", "new row"])
+@pytest.mark.parametrize(
+    "label, message",
+    [(0.5, r"^label 0\.5 is not a class: labels are whole numbers, strings or booleans"),
+     ("x", r"mixes labels of different types \(\['int', 'str'\]\); use labels of the same")],
+)
+def test_a_cold_start_refuses_a_label_unlike_one_taught_without_a_refit(row, label, message):
+    """Found by the session state machine: a label taught with refit=False set the type."""
+    X = np.random.RandomState(0).normal(size=(30, 4))
+    learner = PRepALLearner(random_state=0).fit(X, np.full(30, -1, dtype=object))
+    learner.teach([0], [0], refit=False)
+    with pytest.raises(InvalidInputError, match=message):
+        learner.teach([row], [label])
+    assert learner.y_labeled_.tolist() == [0] and learner.labeled_indices_.tolist() == [0]
+    learner.teach([1], [1])  # the session goes on
+    assert learner.classes_.tolist() == [0, 1]
+
+
+def test_float_labels_refuse_a_fraction_before_storing_it():
+    X = np.random.RandomState(0).normal(size=(30, 4))
+    y = np.full(30, np.nan)
+    y[:4] = [0.0, 1.0, 0.0, 1.0]
+    learner = PRepALLearner(missing_label=np.nan, random_state=0).fit(X, y)
+    with pytest.raises(InvalidInputError, match=r"^label 0\.5 is not a class"):
+        learner.teach([10], [0.5])
+    assert 10 not in learner.labeled_indices_
+    learner.teach([10], [1.0])
+    assert learner.y_labeled_[-1] == 1.0
