@@ -816,7 +816,7 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
                 self._state.pool_mask(),
                 n,
                 X_labeled=X[labeled],
-                y_labeled=self._state.labels[labeled],
+                y_labeled=_plain_labels(self._state.labels[labeled]),
                 classes=None if head is None else np.asarray(head.classes_),
                 random_state=self._query_rng(),
                 labeled_indices=labeled,

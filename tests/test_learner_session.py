@@ -357,3 +357,16 @@ def test_float_labels_refuse_a_fraction_before_storing_it():
     assert 10 not in learner.labeled_indices_
     learner.teach([10], [1.0])
     assert learner.y_labeled_[-1] == 1.0
+
+
+@pytest.mark.parametrize("strategy", ["bald", "cal", "class_balanced_margin"])
+def test_strategies_get_the_labels_in_the_type_the_head_was_fit_on(strategy):
+    """Found by the session state machine: a cold start held its labels as objects, and BALD's
+    bootstrap committee, fit on them, failed with scikit-learn's 'Unknown label type'."""
+    X = np.random.RandomState(0).normal(size=(40, 4))
+    learner = PRepALLearner(query_strategy=strategy, random_state=0).fit(
+        X, np.full(40, -1, dtype=object))
+    learner.teach([0, 2], [0, 0], refit=False)
+    learner.teach([1, 3], [1, 1])
+    picks = learner.query(5)
+    assert picks.shape == (5,) and not np.isin(picks, [0, 1, 2, 3]).any()

@@ -65,9 +65,33 @@ class Unconstrained(QueryStrategy):
         return np.arange(n)
 
 
+class OneTooManyForOne(QueryStrategy):
+    """Right for every n but 1, the smallest query."""
+
+    def select(self, estimator, X_pool, n, **context):
+        return np.arange(min(n, X_pool.shape[0]))
+
+    def select_rows(self, estimator, X, pool_mask, n, **context):
+        pool = np.flatnonzero(pool_mask)
+        return pool[: 2 if n == 1 else min(n, pool.size)]
+
+
+class OverrunsASmallPool(QueryStrategy):
+    """Right until more rows are asked for than the pool holds."""
+
+    def select(self, estimator, X_pool, n, **context):
+        return np.arange(min(n, X_pool.shape[0]))
+
+    def select_rows(self, estimator, X, pool_mask, n, **context):
+        pool = np.flatnonzero(pool_mask)
+        return pool[:n] if n <= pool.size else np.arange(n)
+
+
 @pytest.mark.parametrize(
     "strategy, message",
     [
+        (OneTooManyForOne(), r"n=1: expected 1 rows, got \(2,\)"),
+        (OverrunsASmallPool(), r"n=\d+: expected \d+ rows, got"),
         (WritesToItself(), "check_stateless: WritesToItself changed its own attributes while "
                            "querying; keep per-query state in local variables"),
         (RepeatsARow(), "returned the same position twice"),

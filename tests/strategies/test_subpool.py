@@ -241,3 +241,27 @@ def test_a_table_kept_in_memory_its_progress_bar_and_pickles_with_and_without_it
     restored = pickle.loads(pickle.dumps(index))
     np.testing.assert_array_equal(restored.neighbour_table, index.neighbour_table)
     np.testing.assert_array_equal(restored.search(X[:3], 4)[0], index.search(X[:3], 4)[0])
+
+
+def test_a_table_as_wide_as_asked_is_read_and_seals_uses_the_index_it_is_given(clusters):
+    X, y, _ = clusters
+    tabled = VectorIndex.build(X)
+    # The "neighbours" of each row are the next three rows: lists no search would find.
+    tabled.neighbour_table = ((np.arange(1000)[:, None] + np.arange(1, 4)) % 1000).astype(np.int32)
+    np.testing.assert_array_equal(tabled.neighbours_of([5], X, 3)[5], [6, 7, 8])
+    # SEALS reads the candidates from that index, not from one of its own: labeled row 100's
+    # subpool is rows 101-103 (a search would give row 100's cluster).
+    picks = SEALS("random", n_neighbors=3, index=tabled).select_rows(
+        None, X, np.r_[np.ones(100, bool), False, np.ones(899, bool)], 3,
+        labeled_indices=np.array([100]), random_state=0)
+    assert sorted(picks.tolist()) == [101, 102, 103]
+
+
+def test_a_table_filled_with_minus_one_keeps_every_real_neighbour_row_0_included():
+    X = np.random.RandomState(0).normal(size=(5, 3)).astype(np.float32)
+    index = VectorIndex.build(X)
+    # An approximate index finds fewer than k neighbours for some rows and fills with -1.
+    index.neighbour_table = np.array(
+        [[0, 4, -1], [1, 0, 2], [2, -1, -1], [3, 0, 4], [4, 3, 0]], dtype=np.int32)
+    found = index.neighbours_of(np.arange(5), X, 3)
+    assert [found[r].tolist() for r in range(5)] == [[0, 4], [1, 0, 2], [2], [3, 0, 4], [4, 3, 0]]

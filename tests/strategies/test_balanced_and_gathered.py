@@ -1,0 +1,91 @@
+"""ClassBalancedMargin (the learner's default) and ScoreStrategy.select_gathered, edge by edge."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skprepal.exceptions import InvalidInputError
+from skprepal.strategies import ClassBalancedMargin, MarginSampling
+
+
+class RowProba:
+    """A fitted head whose probabilities are given per row; column 0 of X holds the row."""
+
+    def __init__(self, proba):
+        self.proba = np.asarray(proba, dtype=float)
+        self.classes_ = np.arange(self.proba.shape[1])
+
+    def predict_proba(self, X):
+        return self.proba[np.asarray(X)[:, 0].astype(int)]
+
+
+def rows_of(n):
+    return np.c_[np.arange(n), np.zeros(n)]
+
+
+def grid_head(n, seed=0):
+    """Three classes, probabilities on a coarse grid: many rows tie on the margin."""
+    rng = np.random.RandomState(seed)
+    proba = rng.randint(1, 4, size=(n, 3)).astype(float)
+    return RowProba(proba / proba.sum(axis=1, keepdims=True))
+
+
+def test_within_a_class_the_margin_ranks_not_the_top_probability():
+    # Both rows are predicted as class 0. Row 0 has the smaller margin (0.05); row 1 the lower
+    # top probability (0.4), which least confidence would pick first.
+    head = RowProba([[0.50, 0.45, 0.05], [0.40, 0.30, 0.30], [0.9, 0.05, 0.05]])
+    assert ClassBalancedMargin()(head, rows_of(3), 1).tolist() == [0]
+
+
+def test_random_ties_do_not_depend_on_the_chunking():
+    head, X = grid_head(40), rows_of(40)
+    mask = np.ones(40, dtype=bool)
+    mask[[3, 17, 29]] = False
+    strategy = ClassBalancedMargin(random_tie_break=True)
+    whole = strategy.select_rows(head, X, mask, 9, random_state=3)
+    for chunk_rows in (1, 7, 13):
+        picks = strategy.select_rows(head, X, mask, 9, chunk_rows=chunk_rows, random_state=3)
+        np.testing.assert_array_equal(picks, whole)
+    # The ties matter on this head: another seed breaks them otherwise.
+    assert not np.array_equal(strategy.select_rows(head, X, mask, 9, random_state=4), whole)
+
+
+def test_random_ties_without_a_random_state_are_those_of_seed_0():
+    head, X = grid_head(40, seed=1), rows_of(40)
+    strategy = ClassBalancedMargin(random_tie_break=True)
+    np.testing.assert_array_equal(strategy(head, X, 9), strategy(head, X, 9, random_state=0))
+    assert not np.array_equal(strategy(head, X, 9), strategy(head, X, 9, random_state=1))
+
+
+def test_a_head_without_probabilities_is_refused_by_name():
+    class Hard:
+        classes_ = np.array([0, 1])
+
+        def predict(self, X):
+            return np.zeros(len(X), dtype=int)
+
+    with pytest.raises(InvalidInputError, match="'class_balanced_margin' needs class probab"):
+        ClassBalancedMargin()(Hard(), rows_of(5), 2)
+
+
+def test_nothing_to_pick_gives_an_empty_row_array():
+    head, X = grid_head(10), rows_of(10)
+    picks = ClassBalancedMargin().select_rows(head, X, np.zeros(10, dtype=bool), 3)
+    assert picks.shape == (0,) and picks.dtype == np.intp
+
+
+def test_select_gathered_matches_select_rows_and_handles_nothing_to_pick():
+    head, X = grid_head(30), rows_of(30)
+    strategy = MarginSampling()
+    mask = np.zeros(30, dtype=bool)
+    mask[5:25] = True
+    # Vectors gathered out of order, in two pieces, with rows outside the mask among them.
+    pieces = [(np.arange(20, 30), X[20:30]), (np.arange(0, 20)[::-1], X[0:20][::-1])]
+    for n in (1, 4):
+        gathered = strategy.select_gathered(head, pieces, mask, n)
+        np.testing.assert_array_equal(gathered, strategy.select_rows(head, X, mask, n))
+        assert gathered.shape == (n,)
+    for n, pool_mask in ((0, mask), (3, np.zeros(30, dtype=bool))):
+        empty = strategy.select_gathered(head, pieces, pool_mask, n)
+        assert empty.shape == (0,) and empty.dtype == np.intp
