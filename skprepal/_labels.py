@@ -246,8 +246,9 @@ def check_labels_for(
                 f"{dtype}); use labels of the same type."
             ) from None
     # A fraction would be stored (a cold start takes any type; float labels take any float),
-    # and only the head's refit would refuse it, after the session had changed.
-    fractions = [
+    # and only the head's refit would refuse it, after the session had changed. Integer and
+    # string labels cannot hold one: no pass over them.
+    fractions = [] if dtype.kind not in "Of" else [
         v for v in cast if isinstance(v, (float, np.floating)) and not float(v).is_integer()
     ]
     if fractions:

@@ -47,7 +47,7 @@ def _test_size(text: str) -> float | int:
 
 def _build_parser() -> argparse.ArgumentParser:
     from skprepal import __version__
-    from skprepal._demo import DEMO_FINETUNE, DEMO_SETTINGS
+    from skprepal._demo import DEMO_FINETUNE, DEMO_SETTINGS, _settings_text
     from skprepal._protocol import COMPARED_STRATEGIES
     from skprepal.embedding import DEFAULT_MODEL
     from skprepal.strategies import available_strategies
@@ -69,8 +69,7 @@ def _build_parser() -> argparse.ArgumentParser:
         f"{', '.join(DEMO_SETTINGS['strategies'])}, {DEMO_SETTINGS['seeds']} seeds, "
         f"{DEMO_SETTINGS['initial_size']} initial labels + {DEMO_SETTINGS['batch_size']} per "
         f"round up to {DEMO_SETTINGS['budget']}; then the head vs the model fine-tuned on the "
-        f"same labels (TransferFineTuner's defaults with "
-        f"{', '.join(f'{k}={v}' for k, v in DEMO_FINETUNE.items())}).",
+        f"same labels (TransferFineTuner's defaults with {_settings_text(DEMO_FINETUNE)}).",
     )
     demo.add_argument(
         "--model", default=DEFAULT_MODEL,

@@ -46,6 +46,9 @@ def test_a_read_only_memmap_pool_is_never_copied(tmp_path):
     y = (X[:, 0] > 0).astype(int)
     pool = _memmap(tmp_path / "pool.npy", X)
     del X
+    # The first fit imports what fitting and scoring need: its allocations are not the pool's.
+    PRepALLearner(batch_size=5, initial_size=5, budget=15, random_state=0).fit(
+        np.asarray(pool[:200]), y[:200])
     tracemalloc.start()
     learner = PRepALLearner(batch_size=50, initial_size=50, budget=250, random_state=0)
     learner.fit(pool, y)
