@@ -385,6 +385,18 @@ def test_a_write_that_finds_the_damage_is_kept_in_the_new_file(tmp_path):
         cache.close()
 
 
+def test_a_file_digest_stored_when_the_damage_is_found_is_kept_in_the_new_file(tmp_path):
+    _damaged_cache(tmp_path)
+    cache = EmbeddingCache(tmp_path)
+    try:
+        with pytest.warns(RuntimeWarning, match="was damaged"):
+            cache.store_digest("pool.parquet", 10, 123, "abc")
+        assert cache.lookup_digest("pool.parquet", 10, 123) == "abc"
+        assert cache.lookup_digest("pool.parquet", 10, 124) is None  # modified since: unknown
+    finally:
+        cache.close()
+
+
 def test_a_file_another_process_already_replaced_is_left_alone(tmp_path):
     path = _damaged_cache(tmp_path)
     cache = EmbeddingCache(tmp_path)  # opened on the damaged file
