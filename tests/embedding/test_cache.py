@@ -385,6 +385,31 @@ def test_a_write_that_finds_the_damage_is_kept_in_the_new_file(tmp_path):
         cache.close()
 
 
+def test_read_into_a_damaged_file_finds_nothing_and_leaves_the_rows_alone(tmp_path):
+    _damaged_cache(tmp_path)
+    cache = EmbeddingCache(tmp_path)
+    out = np.full((2, 64), -1.0, dtype=np.float32)
+    try:
+        with pytest.warns(RuntimeWarning, match="was damaged"):
+            found = cache.read_into([b"\x05\x00", b"\x06\x00"], out)
+        np.testing.assert_array_equal(found, [False, False])
+        assert found.dtype == bool and (out == -1.0).all()
+    finally:
+        cache.close()
+
+
+def test_a_file_digest_stored_when_the_damage_is_found_is_kept_in_the_new_file(tmp_path):
+    _damaged_cache(tmp_path)
+    cache = EmbeddingCache(tmp_path)
+    try:
+        with pytest.warns(RuntimeWarning, match="was damaged"):
+            cache.store_digest("pool.parquet", 10, 123, "abc")
+        assert cache.lookup_digest("pool.parquet", 10, 123) == "abc"
+        assert cache.lookup_digest("pool.parquet", 10, 124) is None  # modified since: unknown
+    finally:
+        cache.close()
+
+
 def test_a_file_another_process_already_replaced_is_left_alone(tmp_path):
     path = _damaged_cache(tmp_path)
     cache = EmbeddingCache(tmp_path)  # opened on the damaged file

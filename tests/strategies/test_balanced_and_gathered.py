@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from skprepal.exceptions import InvalidInputError
-from skprepal.strategies import ClassBalancedMargin, MarginSampling
+from skprepal.strategies import ClassBalancedMargin, ContrastiveAL, MarginSampling
+from skprepal.strategies import _base
 
 
 class RowProba:
@@ -89,3 +91,34 @@ def test_select_gathered_matches_select_rows_and_handles_nothing_to_pick():
     for n, pool_mask in ((0, mask), (3, np.zeros(30, dtype=bool))):
         empty = strategy.select_gathered(head, pieces, pool_mask, n)
         assert empty.shape == (0,) and empty.dtype == np.intp
+
+
+def test_select_gathered_hands_the_context_to_the_scorer():
+    # Contrastive AL scores a row against its labeled neighbours: without the context it has none.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] > 0).astype(int)
+    labeled = np.arange(0, 60, 6)
+    head = LogisticRegression().fit(X[labeled], y[labeled])
+    context = {"X_labeled": X[labeled], "y_labeled": y[labeled], "classes": head.classes_}
+    mask = np.ones(60, dtype=bool)
+    mask[labeled] = False
+    pieces = [(np.arange(30, 60), X[30:60]), (np.arange(30), X[:30])]
+    strategy = ContrastiveAL(n_neighbors=3)
+    np.testing.assert_array_equal(
+        strategy.select_gathered(head, pieces, mask, 5, **context),
+        strategy.select_rows(head, X, mask, 5, **context),
+    )
+
+
+def test_select_gathered_scores_every_chunk_of_a_long_piece(monkeypatch):
+    monkeypatch.setattr(_base, "SCORE_CHUNK_BYTES", 1)  # chunks of 256 rows, the floor
+    head, X = grid_head(700), rows_of(700)
+    # The first chunk of the piece holds no pool row; the best rows lie in the chunks after it.
+    mask = np.zeros(700, dtype=bool)
+    mask[300:] = True
+    pieces = [(np.arange(700), X)]
+    for n in (1, 10, 400):
+        gathered = MarginSampling().select_gathered(head, pieces, mask, n)
+        np.testing.assert_array_equal(gathered, MarginSampling().select_rows(head, X, mask, n))
+        assert np.unique(gathered).size == n and mask[gathered].all()

@@ -8,9 +8,13 @@ discriminator, how they are labeled, which column is read, and how the unpicked 
 
 from __future__ import annotations
 
+import warnings
+from typing import ClassVar
+
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
@@ -136,4 +140,91 @@ def test_a_discriminator_that_cannot_score_says_what_it_needs(rows):
     with pytest.raises(InvalidInputError, match="FitOnly has neither predict_proba nor "
                        "decision_function; DiscriminativeAL ranks pool rows by P"):
         DiscriminativeAL(discriminator=FitOnly(), n_subqueries=1)(
+            None, X_pool, 3, X_labeled=X_labeled, random_state=0)
+
+
+def test_a_cold_start_draws_distinct_rows_even_for_the_whole_pool(rows):
+    _, X_pool = rows
+    for n in (3, X_pool.shape[0]):
+        picks = DiscriminativeAL(n_subqueries=1)(None, X_pool, n, random_state=0)
+        assert np.unique(picks).size == n == picks.size
+
+
+def test_labeled_rows_of_another_width_are_refused_by_the_strategys_name(rows):
+    X_labeled, X_pool = rows
+    with pytest.raises(InvalidInputError, match="query strategy 'dal': X_labeled has 2 features "
+                       "but the pool has 3"):
+        DiscriminativeAL()(None, X_pool, 3, X_labeled=X_labeled[:, :2], random_state=0)
+
+
+def test_a_pool_within_max_unlabeled_leaves_the_random_state_as_it_was(rows):
+    # Nothing to sample: the learner's random stream, shared with what it draws next, is untouched.
+    X_labeled, X_pool = rows
+    state = np.random.RandomState(0)
+    DiscriminativeAL(n_subqueries=2, max_unlabeled=X_pool.shape[0])(
+        None, X_pool, 6, X_labeled=X_labeled, random_state=state)
+    assert state.randint(2**31) == np.random.RandomState(0).randint(2**31)
+
+
+class Recording(ClassifierMixin, BaseEstimator):
+    """A discriminator that scores by the first feature and keeps what it was trained on.
+
+    ``proba`` False drops ``predict_proba`` (then ``decision_function`` ranks); ``votes`` makes
+    the scores whole numbers of an integer dtype, as a voting ensemble gives; ``warn`` warns in
+    ``fit``.
+    """
+
+    seen: ClassVar[list] = []
+
+    def __init__(self, proba=True, votes=False, warn=None):
+        self.proba, self.votes, self.warn = proba, votes, warn
+
+    def fit(self, X, y):
+        Recording.seen.append(np.asarray(y))
+        if self.warn is not None:
+            warnings.warn("from the discriminator", self.warn, stacklevel=2)
+        self.classes_ = np.unique(y)
+        return self
+
+    def _score(self, X):
+        score = np.asarray(X)[:, 0]
+        return np.round(score * 10).astype(np.int64) if self.votes else score
+
+    def __getattr__(self, name):
+        if name == "predict_proba" and self.proba:
+            return lambda X: np.c_[-self._score(X), self._score(X)]
+        if name == "decision_function" and not self.proba:
+            return self._score
+        raise AttributeError(name)
+
+
+@pytest.mark.parametrize("proba", [True, False])
+@pytest.mark.parametrize("votes", [False, True])
+def test_the_discriminator_learns_labeled_as_0_and_unlabeled_as_1_and_its_score_ranks(
+    rows, proba, votes
+):
+    X_labeled, X_pool = rows
+    Recording.seen.clear()
+    picks = DiscriminativeAL(discriminator=Recording(proba=proba, votes=votes), n_subqueries=3,
+                             max_unlabeled=None)(None, X_pool, 6, X_labeled=X_labeled,
+                                                 random_state=0)
+    # Three sub-rounds: the labeled rows and the picks so far are 0, the rest of the pool 1.
+    for round_, y in enumerate(Recording.seen):
+        assert y.dtype.kind == "i"
+        assert np.count_nonzero(y == 0) == 25 + 2 * round_
+        assert np.count_nonzero(y == 1) == 84 - 2 * round_
+    # The highest first feature wins each sub-round (among equal votes, the lowest row).
+    score = np.round(X_pool[:, 0] * 10) if votes else X_pool[:, 0]
+    expected = np.lexsort((np.arange(84), -score))[:6]
+    assert picks.tolist() == expected.tolist()
+
+
+def test_only_the_discriminators_convergence_warnings_are_silenced(rows):
+    X_labeled, X_pool = rows
+    dal = DiscriminativeAL(discriminator=Recording(warn=ConvergenceWarning), n_subqueries=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dal(None, X_pool, 3, X_labeled=X_labeled, random_state=0)
+    with pytest.warns(UserWarning, match="from the discriminator"):
+        DiscriminativeAL(discriminator=Recording(warn=UserWarning), n_subqueries=1)(
             None, X_pool, 3, X_labeled=X_labeled, random_state=0)

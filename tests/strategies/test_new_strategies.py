@@ -327,6 +327,18 @@ def test_reads_the_pool_in_bounded_pieces(strategy, monkeypatch):
     np.testing.assert_array_equal(picks, same)
 
 
+def test_seals_given_an_index_reads_only_rows_of_the_pool_and_builds_no_index_of_its_own():
+    from skprepal.strategies import SEALS, VectorIndex
+
+    X, _, head, pool, context = _pool_problem()
+    strategy = SEALS("margin", n_neighbors=10, index=VectorIndex.build(X))
+    # A pool that is not an array in memory: only the index given can say who neighbours whom.
+    rows_only = RowsOnly(X)
+    picks = strategy.select_rows(head, rows_only, pool, 20, **context)
+    assert pool[picks].all() and np.unique(picks).size == 20
+    np.testing.assert_array_equal(picks, strategy.select_rows(head, X, pool, 20, **context))
+
+
 @pytest.mark.parametrize("strategy", STRATEGIES, ids=lambda s: type(s).__name__)
 def test_drives_the_learner_on_a_read_only_memmap(strategy, tmp_path):
     X, y, *_ = _pool_problem()

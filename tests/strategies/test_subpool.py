@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from skprepal import PRepALLearner
 from skprepal.exceptions import InvalidInputError
@@ -134,6 +135,9 @@ def test_a_neighbour_table_built_once_gives_the_picks_of_searching_every_round(
     assert "neighbours=30" in repr(tabled) and "neighbours" not in repr(searching)
     rows, _ = searching.search(X[[5, 700]], 30)
     np.testing.assert_array_equal(tabled.neighbour_table[[5, 700]], rows)
+    # The opened index still searches: beyond the table's width, and for new vectors.
+    np.testing.assert_array_equal(tabled.search(X[[5, 700]], 30)[0], rows)
+    assert len(tabled.neighbours_of([5], X, 40)[5]) == 40
     # A whole simulation, round after round: the same candidates, so the same picks.
     runs = [
         PRepALLearner(query_strategy=SEALS(n_neighbors=20, index=index), batch_size=10,
@@ -219,6 +223,19 @@ def test_seals_block_of_candidates_picks_as_scoring_them_in_the_pool(clusters, r
     np.testing.assert_array_equal(again[0].labeled_indices_, again[1].labeled_indices_)
 
 
+def test_seals_keeps_its_block_of_candidates_over_many_rounds(clusters):
+    X, y, _ = clusters
+    index = VectorIndex.build(X)
+    # 30 rounds: the block holds a piece per round, and is checked against the pool every round.
+    runs = [
+        PRepALLearner(query_strategy=SEALS(base(), n_neighbors=10, index=index), batch_size=2,
+                      initial_size=10, budget=70, random_state=0).fit(X, y)
+        for base in (MarginSampling, RowByRowMargin)
+    ]
+    assert runs[0].labeled_indices_.shape == (70,)
+    np.testing.assert_array_equal(runs[0].labeled_indices_, runs[1].labeled_indices_)
+
+
 def test_a_table_kept_in_memory_its_progress_bar_and_pickles_with_and_without_it(
     clusters, capsys
 ):
@@ -253,6 +270,12 @@ def test_a_table_as_wide_as_asked_is_read_and_seals_uses_the_index_it_is_given(c
     # subpool is rows 101-103 (a search would give row 100's cluster).
     picks = SEALS("random", n_neighbors=3, index=tabled).select_rows(
         None, X, np.r_[np.ones(100, bool), False, np.ones(899, bool)], 3,
+        labeled_indices=np.array([100]), random_state=0)
+    assert sorted(picks.tolist()) == [101, 102, 103]
+    # So does a scoring base strategy, which SEALS scores on its kept block of candidates.
+    head = LogisticRegression().fit(X[:100], y[:100])
+    picks = SEALS("margin", n_neighbors=3, index=tabled).select_rows(
+        head, X, np.r_[np.ones(100, bool), False, np.ones(899, bool)], 3,
         labeled_indices=np.array([100]), random_state=0)
     assert sorted(picks.tolist()) == [101, 102, 103]
 
