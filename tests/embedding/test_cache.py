@@ -398,6 +398,13 @@ def test_read_into_a_damaged_file_finds_nothing_and_leaves_the_rows_alone(tmp_pa
         cache.close()
 
 
+def test_a_digest_looked_up_in_a_damaged_file_is_not_known(tmp_path):
+    _damaged_cache(tmp_path)
+    with EmbeddingCache(tmp_path) as cache:
+        with pytest.warns(RuntimeWarning, match="was damaged"):
+            assert cache.lookup_digest("pool.parquet", 10, 123) is None
+
+
 def test_a_file_digest_stored_when_the_damage_is_found_is_kept_in_the_new_file(tmp_path):
     _damaged_cache(tmp_path)
     cache = EmbeddingCache(tmp_path)
