@@ -41,6 +41,7 @@ __all__ = [
     "RunningTopN",
     "ScoreStrategy",
     "SCORE_CHUNK_BYTES",
+    "check_dense_vectors",
     "check_query_result",
     "check_vectors",
     "n_rows",
@@ -67,6 +68,22 @@ def check_vectors(X_pool: Any, strategy: str) -> np.ndarray:
             "e.g. Pipeline([('embed', FrozenLLMTransformer()), ('al', PRepALLearner())])."
         )
     return arr.astype(np.float64, copy=False) if arr.dtype.kind != "f" else arr
+
+
+def refuse_sparse(X: Any, who: str) -> None:
+    """Explain that ``who`` (a strategy, an index) cannot take the scipy sparse matrix ``X``."""
+    if hasattr(X, "toarray"):
+        raise InvalidInputError(
+            f"{who} needs dense vectors, but got a sparse {type(X).__name__}; pass X.toarray() "
+            "(where it fits in memory), or use a strategy that takes sparse vectors, such as "
+            "'margin', 'kmeans' or 'coreset'."
+        )
+
+
+def check_dense_vectors(X_pool: Any, strategy: str) -> np.ndarray:
+    """:func:`check_vectors` for a strategy whose clustering or index needs dense rows."""
+    refuse_sparse(X_pool, f"query strategy {strategy!r}")
+    return check_vectors(X_pool, strategy)
 
 
 def _best(

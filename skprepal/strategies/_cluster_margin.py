@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 
 from skprepal._compat import Interval
 from skprepal._validation import check_params
-from skprepal.strategies._base import QueryStrategy, check_vectors
+from skprepal.strategies._base import QueryStrategy, check_dense_vectors
 from skprepal.strategies._registry import register_strategy
 from skprepal.strategies._uncertainty import MarginSampling
 
@@ -153,7 +153,7 @@ class ClusterMargin(QueryStrategy):
         n_clusters = min(n_clusters, candidates.shape[0])
         # Sorted row numbers read a memmap front to back; positions map back to margin ranks.
         by_row = np.argsort(candidates, kind="stable")
-        vectors = check_vectors(X[candidates[by_row]], self._label)
+        vectors = check_dense_vectors(X[candidates[by_row]], self._label)
         if n_clusters == 1:
             labels = np.zeros(candidates.shape[0], dtype=np.intp)
         else:

@@ -24,6 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from skprepal.exceptions import InvalidInputError
+from skprepal.strategies._base import refuse_sparse
 
 __all__ = ["VectorIndex"]
 
@@ -111,6 +112,7 @@ class VectorIndex:
         VectorIndex
         """
         faiss = _faiss()
+        refuse_sparse(X, "VectorIndex.build")
         if getattr(X, "ndim", 0) != 2 or X.shape[0] == 0:
             raise InvalidInputError(
                 f"VectorIndex.build needs a non-empty 2-D array of vectors, got shape "

@@ -21,7 +21,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from skprepal._compat import HasMethods, Interval
-from skprepal.strategies._base import QueryStrategy, ScoreStrategy
+from skprepal.strategies._base import QueryStrategy, ScoreStrategy, refuse_sparse
 from skprepal.strategies._index import VectorIndex
 from skprepal.strategies._registry import register_strategy, resolve_strategy
 
@@ -47,6 +47,7 @@ def _remembered(cache: OrderedDict[tuple, VectorIndex], key: tuple, make: Any) -
 
 
 def _index_for(index: Any, X: Any) -> VectorIndex:
+    refuse_sparse(X, "a vector index (SEALS, AnchorAL)")
     if isinstance(index, VectorIndex):
         return index
     if isinstance(index, (str, bytes)) or hasattr(index, "__fspath__"):

@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 
 from skprepal._compat import Interval
 from skprepal._validation import check_params
-from skprepal.strategies._base import QueryStrategy, check_vectors, score_chunk_rows
+from skprepal.strategies._base import QueryStrategy, check_dense_vectors, score_chunk_rows
 from skprepal.strategies._diversity import labeled_vectors
 from skprepal.strategies._registry import register_strategy
 
@@ -150,14 +150,14 @@ class TypiClust(QueryStrategy):
         n = min(int(n), pool.shape[0])
         if n <= 0:
             return np.empty(0, dtype=np.intp)
-        check_vectors(X[:1], self._label)
+        check_dense_vectors(X[:1], self._label)
         rng = check_random_state(context.get("random_state"))
         X_labeled = labeled_vectors(context, X[:1], self._label)
         n_labeled = 0 if X_labeled is None else X_labeled.shape[0]
         sample = pool
         if pool.shape[0] > self.sample_size:
             sample = np.sort(rng.choice(pool, size=int(self.sample_size), replace=False))
-        fit_rows = check_vectors(X[sample], self._label)
+        fit_rows = check_dense_vectors(X[sample], self._label)
         if X_labeled is not None:
             fit_rows = np.concatenate([fit_rows, np.asarray(X_labeled, dtype=fit_rows.dtype)])
         n_clusters = min(n_labeled + n, int(self.max_clusters), fit_rows.shape[0])

@@ -225,3 +225,42 @@ def test_a_function_strategy_is_named_after_the_function_or_the_callable_class()
 
     assert FunctionStrategy(pick_first).name == pick_first.__qualname__
     assert FunctionStrategy(PickLast()).name == "PickLast"
+
+
+@pytest.mark.parametrize(
+    "name, who",
+    [
+        ("typiclust", "query strategy 'typiclust'"),
+        ("cold_start_switch", "query strategy 'typiclust'"),  # its cold half is TypiClust
+        ("cluster_margin", "query strategy 'cluster_margin'"),
+        ("seals", "a vector index (SEALS, AnchorAL)"),
+        ("anchoral", "a vector index (SEALS, AnchorAL)"),
+    ],
+)
+def test_strategies_that_need_dense_vectors_say_so_for_a_sparse_pool(name, who):
+    import scipy.sparse as sp
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 6))
+    X[np.abs(X) < 0.5] = 0.0
+    y = (X[:, 0] > 0).astype(int)
+    head = LogisticRegression().fit(X[:30], y[:30])
+    context = {"X_labeled": sp.csr_matrix(X[:30]), "y_labeled": y[:30],
+               "classes": head.classes_, "labeled_indices": np.arange(30)}
+    with pytest.raises(InvalidInputError) as refused:
+        resolve_strategy(name)(head, sp.csr_matrix(X[30:]), 5, random_state=0, **context)
+    assert str(refused.value) == (
+        f"{who} needs dense vectors, but got a sparse csr_matrix; pass X.toarray() (where it fits "
+        "in memory), or use a strategy that takes sparse vectors, such as 'margin', 'kmeans' or "
+        "'coreset'."
+    )
+
+
+def test_a_vector_index_of_a_sparse_matrix_is_refused_with_what_to_do():
+    import scipy.sparse as sp
+
+    from skprepal.strategies import VectorIndex
+
+    with pytest.raises(InvalidInputError, match=r"^VectorIndex.build needs dense vectors, but got "
+                       r"a sparse csr_matrix; pass X.toarray\(\)"):
+        VectorIndex.build(sp.csr_matrix(np.eye(20, 4, dtype=np.float32)))
