@@ -122,6 +122,25 @@ def test_identity_is_the_weights_not_the_name(tmp_path, tiny_bert, texts):
     assert not np.allclose(out, original.transform(texts), atol=1e-3)
 
 
+def test_model_files_are_hashed_once_and_remembered_by_real_path_size_and_time(
+    tiny_bert, tmp_path
+):
+    cache = tmp_path / "cache"
+    first = FrozenLLMTransformer(tiny_bert, cache_dir=cache, device="cpu").fit(["x"])
+    with sqlite3.connect(cache / CACHE_FILE) as db:
+        memo = dict(db.execute("SELECT path, digest FROM file_digests").fetchall())
+    weights = os.path.realpath(tiny_bert / "model.safetensors")
+    assert weights in memo and all(os.path.isfile(path) for path in memo)
+    contents = (tiny_bert / "model.safetensors").read_bytes()
+    assert memo[weights] == hashlib.sha256(contents).hexdigest()
+    # The memo is trusted while the file keeps its size and time: a digest planted there is used,
+    # so the weights were not read again.
+    with sqlite3.connect(cache / CACHE_FILE) as db:
+        db.execute("UPDATE file_digests SET digest = ? WHERE path = ?", ("0" * 64, weights))
+    again = FrozenLLMTransformer(tiny_bert, cache_dir=cache, device="cpu").fit(["x"])
+    assert again.model_fingerprint_ != first.model_fingerprint_
+
+
 def test_no_pickle_is_ever_loaded(tiny_bert, texts, tmp_path, monkeypatch):
     import pickle
 
