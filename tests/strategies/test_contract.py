@@ -118,3 +118,225 @@ def test_the_learner_clones_and_validates_the_strategy_it_is_given():
         PRepALLearner(query_strategy=BALD(n_members=0)).fit(X, y)
     with pytest.raises(InvalidInputError, match="n_members"):
         BALD(n_members=0)(None, X, 3)  # on its own too, never "the first n rows"
+
+
+# -- the probes of the checks: each one catches a strategy that the others let through ----------
+
+
+class _RightInTheLearner(QueryStrategy):
+    """Right where the learner calls it (``select_rows``); ``_positions`` is a plain call's answer.
+
+    ``QueryStrategy.__call__`` validates what ``select`` returns, so a strategy only gets odd
+    positions to the check by overriding ``__call__`` itself: the check's own asserts are then
+    all that stands between it and its users.
+    """
+
+    def select(self, estimator, X_pool, n, **context):
+        return np.arange(n)
+
+    def select_rows(self, estimator, X, pool_mask, n, **context):
+        return np.flatnonzero(pool_mask)[:n]
+
+    def __call__(self, estimator, X_pool, n, **context):
+        return self._positions(X_pool, n, **context)
+
+
+class BareArgmaxForOne(_RightInTheLearner):
+    def _positions(self, X_pool, n, **context):
+        order = np.argsort(-X_pool[:, 0])
+        return order[0] if n == 1 else order[:n]  # the shortcut for one pick returns a scalar
+
+
+class EverySpacedRow(_RightInTheLearner):
+    def _positions(self, X_pool, n, **context):
+        k = min(n, len(X_pool))
+        # Every (pool // k)-th row: k rows only when k divides the pool (40 // 7 = 5 gives 8).
+        return np.arange(0, len(X_pool), max(1, len(X_pool) // k)) if k else np.arange(0)
+
+
+class DrawsWithReplacementPastThePool(_RightInTheLearner):
+    def _positions(self, X_pool, n, *, random_state, **context):
+        return random_state.choice(len(X_pool), size=n, replace=n > len(X_pool))
+
+
+class Int32Positions(_RightInTheLearner):
+    def _positions(self, X_pool, n, **context):
+        return np.arange(min(n, len(X_pool)), dtype=np.int32)
+
+
+class ListOfPositions(_RightInTheLearner):
+    def _positions(self, X_pool, n, **context):
+        return list(range(min(n, len(X_pool))))
+
+
+class CountsFromTheEnd(_RightInTheLearner):
+    def _positions(self, X_pool, n, **context):
+        return -1 - np.arange(min(n, len(X_pool)))  # -1 is the last row to numpy, not a position
+
+
+class OneBasedPositions(_RightInTheLearner):
+    def _positions(self, X_pool, n, **context):
+        return np.arange(1, min(n, len(X_pool)) + 1)
+
+
+class AtLeastOneRow(_RightInTheLearner):
+    def _positions(self, X_pool, n, **context):
+        return np.arange(min(max(n, 1), len(X_pool)))
+
+
+class AssumesAContiguousPool(QueryStrategy):
+    def select(self, estimator, X_pool, n, **context):
+        return np.arange(n)
+
+    def select_rows(self, estimator, X, pool_mask, n, **context):
+        pool = np.flatnonzero(pool_mask)
+        return pool[0] + np.arange(min(n, pool.size))  # right only while no row inside is skipped
+
+
+class ForgetsTheMaskOfTheLastChunk(QueryStrategy):
+    def select(self, estimator, X_pool, n, **context):
+        return np.arange(n)
+
+    def select_rows(self, estimator, X, pool_mask, n, **context):
+        whole = len(X) - len(X) % 9
+        rows = [s + np.flatnonzero(pool_mask[s : s + 9]) for s in range(0, whole, 9)]
+        rows.append(np.arange(whole, len(X)))  # the last, partial chunk taken as it is
+        return np.concatenate(rows)[:n]
+
+
+class NewestFirstForgetsSkippedRows(QueryStrategy):
+    """Right on a pool mask; in a session it takes the rows not in ``labeled_indices``."""
+
+    def select(self, estimator, X_pool, n, **context):
+        return np.arange(len(X_pool))[::-1][:n]
+
+    def select_rows(self, estimator, X, pool_mask, n, *, labeled_indices=None, **context):
+        if labeled_indices is None:
+            return super().select_rows(estimator, X, pool_mask, n, **context)
+        unlabeled = np.setdiff1d(np.arange(len(X)), labeled_indices)  # skipped rows included
+        return unlabeled[::-1][:n]
+
+
+class RandomForgetsSkippedRows(QueryStrategy):
+    """As above, drawing its rows at random and returning them in row order."""
+
+    def select(self, estimator, X_pool, n, *, random_state, **context):
+        return np.sort(np.argsort(random_state.random_sample(len(X_pool)))[:n])
+
+    def select_rows(self, estimator, X, pool_mask, n, *, labeled_indices=None, **context):
+        if labeled_indices is None:
+            return super().select_rows(estimator, X, pool_mask, n, **context)
+        unlabeled = np.setdiff1d(np.arange(len(X)), labeled_indices)
+        keys = context["random_state"].random_sample(len(unlabeled))
+        return np.sort(unlabeled[np.argsort(keys)[:n]])
+
+
+class AuditsLabeledRows(QueryStrategy):
+    """Every third slot of a session's batch re-asks a labeled row drawn at random."""
+
+    def select(self, estimator, X_pool, n, **context):
+        return np.arange(n)
+
+    def select_rows(self, estimator, X, pool_mask, n, *, labeled_indices=None, **context):
+        pool = np.flatnonzero(pool_mask)
+        if labeled_indices is None:  # no row numbers to re-ask: the pool alone
+            return pool[:n]
+        audit = np.arange(min(n, pool.size)) % 3 == 2
+        batch = np.empty(audit.size, dtype=np.intp)
+        batch[~audit] = pool[: np.count_nonzero(~audit)]
+        batch[audit] = context["random_state"].permutation(labeled_indices)[: audit.sum()]
+        return batch
+
+
+class FrozenCachesTheSession(QueryStrategy):
+    """Clones to itself (as sklearn's FrozenEstimator does) and keeps a cache of the session."""
+
+    def __sklearn_clone__(self):
+        return self
+
+    def select(self, estimator, X_pool, n, **context):
+        return np.arange(n)
+
+    def select_rows(self, estimator, X, pool_mask, n, *, labeled_indices=None, **context):
+        if labeled_indices is not None:
+            self.session_labeled_ = labeled_indices  # written to the object the user holds
+        return np.flatnonzero(pool_mask)[:n]
+
+
+class RandomKeys(QueryStrategy):
+    """Correct: the rows with the lowest random keys."""
+
+    def select(self, estimator, X_pool, n, *, random_state, **context):
+        return np.argsort(random_state.random_sample(len(X_pool)))[:n]
+
+
+PROBE_CASES = [
+    # Each n the check asks for catches its own kind of mistake.
+    (BareArgmaxForOne(), "check_picks_distinct_pool_positions: n=1: a strategy returns a 1-D intp "
+                         "array, got int"),
+    (EverySpacedRow(), r"check_picks_distinct_pool_positions: n=7: expected 7 picks, got \(8,\)"),
+    (DrawsWithReplacementPastThePool(), "check_picks_distinct_pool_positions: n=45: expected 40 "
+                                        r"picks, got \(45,\)"),
+    (Int32Positions(), "check_picks_distinct_pool_positions: n=1: a strategy returns a 1-D intp "
+                       "array"),
+    (ListOfPositions(), "check_picks_distinct_pool_positions: n=1: a strategy returns a 1-D intp "
+                        "array, got list"),
+    (CountsFromTheEnd(), "check_picks_distinct_pool_positions: n=1: a position is out of range"),
+    (OneBasedPositions(), "check_picks_distinct_pool_positions: n=40: a position is out of range"),
+    (AtLeastOneRow(), "check_picks_distinct_pool_positions: n=0 must return an empty array$"),
+    # The pool mask of select_rows has skipped rows inside it, the last row of X among them.
+    (AssumesAContiguousPool(), "check_select_rows_stays_in_the_pool: n=9: picked a row outside "
+                               r"the pool \(labeled or skipped\)"),
+    (ForgetsTheMaskOfTheLastChunk(), "check_select_rows_stays_in_the_pool: n=29: expected 26 "
+                                     r"rows, got \(27,\)"),
+    # Only a session shows these: skipped rows, labeled_indices, the learner's own clone.
+    (NewestFirstForgetsSkippedRows(), "check_drives_the_learner: a labeled or skipped row was "
+                                      "proposed again$"),
+    # Caught by chance: about one session in four draws a skipped row in its second batch, and
+    # the check's one (seed 0, 60 rows labeled at fit) is such a session; seed 1 is not.
+    (RandomForgetsSkippedRows(), "check_drives_the_learner: a labeled or skipped row was "
+                                 "proposed again$"),
+    # Its first batch re-asks a labeled row in slot 2, which the check teaches (a skip would fail
+    # in the learner); the labeled row of its second batch is the one reported.
+    (AuditsLabeledRows(), "check_drives_the_learner: a row labeled at fit was proposed$"),
+    (FrozenCachesTheSession(), "check_drives_the_learner: the learner changed the strategy it "
+                               "was given$"),
+]
+
+
+@pytest.mark.parametrize(
+    "strategy, message", PROBE_CASES, ids=[type(s).__name__ for s, _ in PROBE_CASES]
+)
+def test_each_probe_of_the_check_catches_its_broken_strategy(strategy, message):
+    with pytest.raises(AssertionError, match=message):
+        check_strategy(strategy)
+
+
+def _the_checks_session(strategy):
+    """The two queries check_drives_the_learner makes: 60 rows labeled, 40 in the pool, seed 0."""
+    rng = np.random.RandomState(0)
+    y = np.r_[np.arange(3).repeat(20), rng.randint(3, size=40)]
+    X = rng.normal(size=(100, 4)) + y[:, None]
+    partial = np.where(np.arange(100) < 60, y, -1)
+    learner = PRepALLearner(query_strategy=strategy, batch_size=5, random_state=0).fit(X, partial)
+    first = learner.query()
+    learner.skip(first[:2]).teach(first[2:], y[first[2:]])
+    return first, learner.query()
+
+
+def test_the_check_accepts_a_strategy_that_proposes_the_first_pool_row_late():
+    # The premise: row 60, the first pool row, is not in RandomKeys' first batch but in its
+    # second, where the check asks that no row below 60 (labeled at fit) be proposed.
+    first, second = _the_checks_session(RandomKeys())
+    assert 60 not in first and 60 in second
+    check_strategy(RandomKeys())
+
+
+def test_the_checks_leave_numpys_global_generator_alone():
+    # A contract check that draws from np.random would change what the caller's next draw is,
+    # and its own verdict on a random strategy would change from run to run.
+    np.random.seed(0)  # noqa: NPY002 (the point: the global generator)
+    expected = np.random.random_sample()  # noqa: NPY002
+    np.random.seed(0)  # noqa: NPY002
+    check_strategy(RandomKeys())
+    assert np.random.random_sample() == expected  # noqa: NPY002
