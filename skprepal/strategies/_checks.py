@@ -69,14 +69,21 @@ def check_parameters(strategy: QueryStrategy) -> None:
     )
 
 
+def _described(value: Any) -> str:
+    """``ndarray of int32, shape (7,)`` for an array, the type's name otherwise."""
+    if isinstance(value, np.ndarray):
+        return f"ndarray of {value.dtype}, shape {value.shape}"
+    return type(value).__name__
+
+
 def check_picks_distinct_pool_positions(strategy: QueryStrategy) -> None:
-    """Distinct, in-range ``intp`` positions: ``n`` of them, the whole pool when ``n`` exceeds it."""
+    """Distinct, in-range ``intp`` positions: ``n`` of them, all the pool when ``n`` exceeds it."""
     problem = _problem()
     for n in (1, 7, _N_POOL, _N_POOL + 5):
         picks = _query(strategy, problem, n)
         expected = min(n, _N_POOL)
         assert isinstance(picks, np.ndarray) and picks.dtype == np.intp and picks.ndim == 1, (
-            f"n={n}: a strategy returns a 1-D intp array, got {type(picks).__name__}"
+            f"n={n}: a strategy returns a 1-D intp array, got {_described(picks)}"
         )
         assert picks.shape == (expected,), f"n={n}: expected {expected} picks, got {picks.shape}"
         assert np.unique(picks).size == expected, f"n={n}: a position was picked twice"
@@ -152,11 +159,16 @@ def check_drives_the_learner(strategy: QueryStrategy) -> None:
     partial = np.where(np.arange(y.shape[0]) < _N_LABELED, y, -1)
     learner = PRepALLearner(query_strategy=strategy, batch_size=5, random_state=0).fit(X, partial)
     first = learner.query()
+    assert first.shape == (5,), f"query 1: expected 5 rows, got {first.shape}"
+    assert (first >= _N_LABELED).all(), "query 1: a row labeled at fit was proposed"
     learner.skip(first[:2]).teach(first[2:], y[first[2:]])
-    second = learner.query()
-    assert second.shape == (5,), f"expected 5 rows, got {second.shape}"
-    assert not np.isin(second, first).any(), "a labeled or skipped row was proposed again"
-    assert (second >= _N_LABELED).all(), "a row labeled at fit was proposed"
+    # The whole rest of the pool: a strategy that proposes a skipped row cannot leave it out by
+    # chance, as a random one asked for a batch would three times in four.
+    rest = _N_POOL - first.shape[0]
+    second = learner.query(rest)
+    assert second.shape == (rest,), f"query 2: expected {rest} rows, got {second.shape}"
+    assert not np.isin(second, first).any(), "query 2: a labeled or skipped row was proposed again"
+    assert (second >= _N_LABELED).all(), "query 2: a row labeled at fit was proposed"
     assert joblib.hash(vars(strategy)) == before, "the learner changed the strategy it was given"
 
 

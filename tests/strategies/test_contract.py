@@ -278,7 +278,7 @@ PROBE_CASES = [
     (DrawsWithReplacementPastThePool(), "check_picks_distinct_pool_positions: n=45: expected 40 "
                                         r"picks, got \(45,\)"),
     (Int32Positions(), "check_picks_distinct_pool_positions: n=1: a strategy returns a 1-D intp "
-                       "array"),
+                       r"array, got ndarray of int32, shape \(1,\)"),
     (ListOfPositions(), "check_picks_distinct_pool_positions: n=1: a strategy returns a 1-D intp "
                         "array, got list"),
     (CountsFromTheEnd(), "check_picks_distinct_pool_positions: n=1: a position is out of range"),
@@ -290,15 +290,15 @@ PROBE_CASES = [
     (ForgetsTheMaskOfTheLastChunk(), "check_select_rows_stays_in_the_pool: n=29: expected 26 "
                                      r"rows, got \(27,\)"),
     # Only a session shows these: skipped rows, labeled_indices, the learner's own clone.
-    (NewestFirstForgetsSkippedRows(), "check_drives_the_learner: a labeled or skipped row was "
-                                      "proposed again$"),
-    # Caught by chance: about one session in four draws a skipped row in its second batch, and
-    # the check's one (seed 0, 60 rows labeled at fit) is such a session; seed 1 is not.
-    (RandomForgetsSkippedRows(), "check_drives_the_learner: a labeled or skipped row was "
-                                 "proposed again$"),
-    # Its first batch re-asks a labeled row in slot 2, which the check teaches (a skip would fail
-    # in the learner); the labeled row of its second batch is the one reported.
-    (AuditsLabeledRows(), "check_drives_the_learner: a row labeled at fit was proposed$"),
+    (NewestFirstForgetsSkippedRows(), "check_drives_the_learner: query 2: a labeled or skipped "
+                                      "row was proposed again$"),
+    # A random one too: the second query asks for the whole rest of the pool.
+    (RandomForgetsSkippedRows(), "check_drives_the_learner: query 2: a labeled or skipped row "
+                                 "was proposed again$"),
+    # Its first batch re-asks a labeled row in slot 2: caught there, before the learner is asked
+    # to skip or teach it.
+    (AuditsLabeledRows(), "check_drives_the_learner: query 1: a row labeled at fit was "
+                          "proposed$"),
     (FrozenCachesTheSession(), "check_drives_the_learner: the learner changed the strategy it "
                                "was given$"),
 ]
@@ -321,7 +321,7 @@ def _the_checks_session(strategy):
     learner = PRepALLearner(query_strategy=strategy, batch_size=5, random_state=0).fit(X, partial)
     first = learner.query()
     learner.skip(first[:2]).teach(first[2:], y[first[2:]])
-    return first, learner.query()
+    return first, learner.query(35)
 
 
 def test_the_check_accepts_a_strategy_that_proposes_the_first_pool_row_late():
