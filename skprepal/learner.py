@@ -33,6 +33,7 @@ from skprepal._pool import LabelState, memmap_reference, open_memmap_reference
 from skprepal._validation import check_fitted, check_params, validate_texts
 from skprepal.exceptions import InvalidInputError, NotFittedError
 from skprepal.strategies import resolve_strategy
+from skprepal.strategies._base import check_selected_rows
 from skprepal.strategies._pool_scoring import pool_scoring
 
 __all__ = ["PRepALLearner"]
@@ -809,11 +810,12 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
         start = time.perf_counter()
         X = self._rows()
         labeled = self._state.labeled_rows()
+        pool_mask = self._state.pool_mask()
         with pool_scoring(self.n_jobs):
             rows = strategy.select_rows(
                 head,
                 X,
-                self._state.pool_mask(),
+                pool_mask,
                 n,
                 X_labeled=X[labeled],
                 y_labeled=_plain_labels(self._state.labels[labeled]),
@@ -821,7 +823,9 @@ class PRepALLearner(ClassifierMixin, BaseEstimator):
                 random_state=self._query_rng(),
                 labeled_indices=labeled,
             )
-        return np.asarray(rows, dtype=np.intp), time.perf_counter() - start
+        # A strategy's own select_rows is checked here: only select's result is checked for it.
+        rows = check_selected_rows(rows, n, pool_mask, strategy._label)
+        return rows, time.perf_counter() - start
 
     def _head_columns(self) -> np.ndarray | None:
         """Where the head's columns go among ``classes_``; None when they are the same.

@@ -387,3 +387,41 @@ def test_criteria_read_rows_from_sparse_matrices():
     stable = StabilizingPredictions(stop_set_size=10)
     stable.should_stop(head, csr_matrix(X), labeled_mask=mask, n_labeled=20, random_state=0)
     np.testing.assert_array_equal(stable.predictions_, head.predict(X[stable.stop_set_]))
+
+
+class OwnSelectRows:
+    """A strategy whose own select_rows returns what it is given to return."""
+
+    @staticmethod
+    def make(rows):
+        from skprepal.strategies import QueryStrategy
+
+        class Fixed(QueryStrategy):
+            def select(self, estimator, X_pool, n, **context):
+                return np.arange(n)
+
+            def select_rows(self, estimator, X, pool_mask, n, **context):
+                return rows
+
+        return Fixed()
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        (np.array([40, 3]), "query strategy 'Fixed' picked row 3, which is labeled or skipped; "
+                            "select_rows picks only rows where pool_mask is True."),
+        (np.array([40, 40]), "query strategy 'Fixed' returned the same position twice."),
+        (np.array([40, 300]), r"query strategy 'Fixed' returned positions outside the pool of 300 "
+                              r"rows \(min 40, max 300\)."),
+        (np.arange(40, 46), "query strategy 'Fixed' returned 6 positions; 5 were asked for."),
+        ([40.0], "query strategy 'Fixed' returned float64 values of shape"),
+    ],
+)
+def test_a_strategys_own_select_rows_is_checked_by_the_learner(blobs, rows, message):
+    X, y = blobs
+    learner = _session(X, y, query_strategy=OwnSelectRows.make(rows))
+    with pytest.raises(InvalidInputError, match="^" + message):
+        learner.query()
+    # Refused before anything changed.
+    assert learner.labeled_indices_.size == 30 and learner.skipped_indices_.size == 0

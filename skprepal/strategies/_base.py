@@ -43,6 +43,7 @@ __all__ = [
     "SCORE_CHUNK_BYTES",
     "check_dense_vectors",
     "check_query_result",
+    "check_selected_rows",
     "check_vectors",
     "n_rows",
     "score_chunk_rows",
@@ -207,6 +208,18 @@ def check_query_result(result: Any, n: int, n_pool: int, strategy: str) -> np.nd
             f"query strategy {strategy!r} returned {idx.size} positions; {n} were asked for."
         )
     return idx
+
+
+def check_selected_rows(result: Any, n: int, pool_mask: np.ndarray, strategy: str) -> np.ndarray:
+    """Validate what ``select_rows`` returned: distinct rows inside ``pool_mask``, at most ``n``."""
+    rows = check_query_result(result, n, pool_mask.shape[0], strategy)
+    outside = rows[~pool_mask[rows]]
+    if outside.size:
+        raise InvalidInputError(
+            f"query strategy {strategy!r} picked row {int(outside[0])}, which is labeled or "
+            "skipped; select_rows picks only rows where pool_mask is True."
+        )
+    return rows
 
 
 def n_rows(X: Any) -> int:
