@@ -417,6 +417,43 @@ def test_read_into_a_damaged_file_finds_nothing_and_leaves_the_rows_alone(tmp_pa
         cache.close()
 
 
+def test_vectors_are_stored_as_float32_whatever_their_type(tmp_path):
+    with EmbeddingCache(tmp_path) as cache:
+        cache.put_many([(b"f64", np.arange(4, dtype=np.float64)), (b"list", [0.5, 1.5])])
+        found = cache.get_many([b"f64", b"list"])
+    np.testing.assert_array_equal(found[b"f64"], np.arange(4, dtype=np.float32))
+    np.testing.assert_array_equal(found[b"list"], np.array([0.5, 1.5], dtype=np.float32))
+
+
+def test_more_keys_than_one_statement_takes_are_all_found(tmp_path):
+    # SQLite binds at most 30,000 parameters a statement here (fewer in older builds): 61,000
+    # keys need three statements or more, each of its own keys.
+    keys = [i.to_bytes(4, "little") for i in range(61_000)]
+    with EmbeddingCache(tmp_path) as cache:
+        cache.put_many((key, np.full(1, i, np.float32)) for i, key in enumerate(keys))
+        found = cache.get_many(keys)
+        out = np.zeros((len(keys), 1), dtype=np.float32)
+        hit = cache.read_into(keys, out)
+    assert len(found) == 61_000 and found[keys[-1]][0] == 60_999
+    assert hit.all() and (out[:, 0] == np.arange(61_000)).all()
+
+
+def test_a_write_that_finds_the_cache_locked_says_which_cache(tmp_path):
+    with EmbeddingCache(tmp_path) as cache:
+        cache.put_many([(b"a", np.ones(2, np.float32))])
+    other = sqlite3.connect(tmp_path / CACHE_FILE, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with EmbeddingCache(tmp_path, timeout=0.2) as cache, pytest.raises(CacheError) as caught:
+            cache.put_many([(b"b", np.ones(2, np.float32))])
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert str(caught.value) == (
+        f"cannot write to the embedding cache {str(tmp_path / CACHE_FILE)!r}: database is locked"
+    )
+
+
 def test_a_digest_looked_up_in_a_damaged_file_is_not_known(tmp_path):
     _damaged_cache(tmp_path)
     with EmbeddingCache(tmp_path) as cache:
