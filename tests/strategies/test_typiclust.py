@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, MiniBatchKMeans
+
+import skprepal.strategies._base
 
 from skprepal.exceptions import InvalidInputError
 from skprepal.strategies import TypiClust
@@ -40,7 +44,11 @@ def reference(X, pool, n, seed, *, X_labeled=None, n_neighbors=20, min_cluster_s
     n_labeled = 0 if X_labeled is None else X_labeled.shape[0]
     n_clusters = min(n_labeled + n, max_clusters, fit.shape[0])
     seed = int(rng.randint(np.iinfo(np.int32).max))
-    km = KMeans(n_clusters=n_clusters, n_init=1, random_state=seed).fit(fit)
+    # Full-batch k-means up to 50 clusters, mini-batch above (as the authors' code).
+    model = KMeans if n_clusters <= 50 else MiniBatchKMeans
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the reference's own warnings are not under test
+        km = model(n_clusters=n_clusters, n_init=1, random_state=seed).fit(fit)
     cluster = km.predict(X[pool])
     covered = np.zeros(n_clusters, dtype=int)
     if X_labeled is not None:
@@ -191,3 +199,114 @@ def test_labeled_rows_of_another_width_are_reported_with_the_strategy_name():
     X = np.vstack([line(0), line(50)])
     with pytest.raises(InvalidInputError, match="'typiclust': X_labeled has 3 features"):
         TypiClust()(None, X, 2, X_labeled=np.zeros((1, 3)), random_state=0)
+
+
+@pytest.mark.parametrize("n", [50, 51])
+def test_full_kmeans_up_to_50_clusters_mini_batch_above(n):
+    # No labels: n clusters. At 50 the reference runs KMeans, at 51 MiniBatchKMeans (with its
+    # own n_clusters and a single init); n overlapping blobs of eight rows make the picks depend
+    # on which. (Eight rows a blob keep clusters of two or three rows rare: their closest pair
+    # ties in typicality, and scikit-learn's rounding, not the reference, breaks the tie.)
+    rng = np.random.RandomState(4)
+    X = (rng.uniform(0, 10, size=(n, 1, 3)) + rng.normal(size=(n, 8, 3))).reshape(-1, 3)
+    pool = np.arange(X.shape[0])
+    for seed in (0, 1):
+        picks = TypiClust(n_neighbors=4)(None, X, n, random_state=seed)
+        assert picks.tolist() == reference(X, pool, n, seed, n_neighbors=4)
+
+
+def test_every_labeled_row_counts_towards_its_cluster_not_one_per_feature():
+    # Three labeled rows of two features: one in the group near 0, two in the larger group near
+    # 100. The group near 0 has fewer labels, so it comes first and gives the pick (its middle).
+    # Counting only the first two labeled rows would tie the labels and put the larger first.
+    X = np.vstack([line(0), line(100), line(100)[:3] + [0.0, 1.0]])
+    X_labeled = np.array([[0.1, 0.0], [100.1, 0.0], [100.2, 0.0]])
+    for seed in range(3):
+        picks = TypiClust(max_clusters=2)(None, X, 1, X_labeled=X_labeled, random_state=seed)
+        assert picks.tolist() == [4]
+
+
+def test_the_pool_is_assigned_once_in_chunks_of_score_chunk_bytes(monkeypatch):
+    # SCORE_CHUNK_BYTES holds 256 rows of 4 float64 features: the 700 pool rows reach the
+    # k-means in three chunks, each row once (and not the whole pool at once, which with wide
+    # embeddings would be the whole pool in memory).
+    monkeypatch.setattr(skprepal.strategies._base, "SCORE_CHUNK_BYTES", 256 * 4 * 8)
+    chunks = []
+    predict = KMeans.predict
+
+    def recording_predict(self, X, *args, **kwargs):
+        chunks.append(X.shape[0])
+        return predict(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(KMeans, "predict", recording_predict)
+    X = np.random.RandomState(5).normal(size=(700, 4))
+    TypiClust()(None, X, 3, random_state=0)
+    assert chunks == [256, 256, 188]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_cluster_larger_than_sample_size_is_sampled_without_replacement(seed):
+    # Two groups, 30 and 14 rows; sample_size=12: the larger is sampled on every turn, the
+    # smaller once it is down from 14 to 12 rows no longer (12 rows are not a sample), so the
+    # learner's random state draws exactly the reference's samples, and no row twice.
+    rng = np.random.RandomState(6)
+    X = np.vstack([rng.normal(size=(30, 2)), rng.normal(size=(14, 2)) + [20.0, 0.0]])
+    pool = np.arange(44)
+    picks = TypiClust(n_neighbors=3, max_clusters=2, sample_size=12)(None, X, 8, random_state=seed)
+    assert picks.tolist() == reference(X, pool, 8, seed, n_neighbors=3, max_clusters=2,
+                                       sample_size=12)
+
+
+def test_a_float32_pool_picks_as_its_float64_copy():
+    # Two rows, one cluster: they tie in typicality, and the rounding of scikit-learn's distances
+    # breaks the tie, differently for float32 and float64 rows (with this BLAS, for seed 20
+    # among others). Typicality is computed in float64 whatever the pool's dtype, so a float32
+    # pool breaks its ties as its float64 copy does.
+    for seed in range(30):
+        X = np.random.RandomState(seed).normal(size=(2, 8)).astype(np.float32)
+        assert (TypiClust()(None, X, 1, random_state=0).tolist()
+                == TypiClust()(None, X.astype(np.float64), 1, random_state=0).tolist())
+
+
+def test_a_three_row_cluster_measures_typicality_over_one_neighbour():
+    # Half of three rows, rounded down: one neighbour. Rows 0 and 1 (the closest pair) tie, and
+    # the earlier one is picked; over two neighbours row 1, in the middle, would win outright.
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [2.5, 0.0]])
+    assert mean_distance(X, 1).tolist() == [1.0, 1.0, 1.5]
+    assert TypiClust()(None, X, 1, random_state=0).tolist() == [0]
+
+
+def test_a_two_row_cluster_gives_the_row_typicality_ranks_first():
+    # Two rows that nearly coincide far from the origin: scikit-learn's rounding can make the
+    # two inverse mean distances differ (with this BLAS, row 1 ranks first for seed 1). The
+    # pick follows the measure, whatever it says, rather than taking the first row.
+    for seed in range(4):
+        rng = np.random.RandomState(seed)
+        X = rng.normal(size=8) * 1e8 + rng.normal(size=(2, 8)) * 1e-6
+        expected = int(np.argmax(typicality(X, 1)))
+        assert TypiClust()(None, X, 1, random_state=0).tolist() == [expected]
+
+
+def test_an_overflow_in_the_kmeans_reaches_the_user():
+    # Only the k-means' ConvergenceWarning (fewer distinct rows than clusters) is silenced; rows
+    # of order 1e154, whose squares overflow float64, must not be clustered in silence.
+    X = np.vstack([line(-1.0, scale=0.1), line(1.0, scale=0.1)]) * 1e154
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        TypiClust()(None, X, 2, random_state=0)
+
+
+def test_fewer_distinct_rows_than_clusters_picks_without_a_warning():
+    # Three distinct rows, four clusters: k-means warns that it found fewer; TypiClust does
+    # not pass that on, and still gives four distinct picks.
+    X = np.repeat(np.array([[0.0, 0.0], [5.0, 0.0], [10.0, 0.0]]), 3, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        picks = TypiClust()(None, X, 4, random_state=0)
+    assert np.unique(picks).size == 4
+
+
+def test_picks_are_an_intp_array():
+    # Index arrays are intp everywhere; a plain np.asarray of Python ints would be int32 where
+    # the C long is 32 bits (Windows with numpy 1.x).
+    X = np.vstack([line(0), line(50)])
+    assert TypiClust()(None, X, 3, random_state=0).dtype == np.intp
