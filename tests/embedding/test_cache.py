@@ -40,6 +40,32 @@ def test_keys_depend_on_text_settings_and_pair_boundaries():
     assert pair_1 != pair_2
 
 
+def test_the_key_format_stays_as_written_so_caches_outlive_upgrades():
+    # A change of format is made on purpose, with CACHE_FORMAT: otherwise every cache a user
+    # has would be recomputed after an upgrade. The format, written out independently:
+    import json
+
+    from skprepal.embedding._cache import CACHE_FORMAT
+
+    settings = {"model": "m", "max_length": 128}
+    payload = json.dumps({"format": CACHE_FORMAT, **settings}, sort_keys=True).encode()
+    namespace = cache_namespace(**settings)
+    assert namespace == hashlib.sha256(payload).digest()
+
+    def key(*parts):
+        digest = hashlib.blake2b(namespace, digest_size=20)
+        for part in parts:
+            data = part.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "little") + data)
+        return digest.digest()
+
+    # A lone surrogate (a broken emoji from a bad decode) is a text like any other.
+    texts = ["a text", "", "caf\u00e9 \ud83d"]
+    assert text_keys(namespace, np.array(texts, dtype=object)) == [key(t) for t in texts]
+    pairs = np.array([["a", "bc"], ["\ud83d", ""]], dtype=object)
+    assert text_keys(namespace, pairs) == [key("a", "bc"), key("\ud83d", "")]
+
+
 def test_repeat_transform_is_served_from_the_cache(tiny_bert, texts, tmp_path, monkeypatch):
     first = FrozenLLMTransformer(tiny_bert, cache_dir=tmp_path, device="cpu").fit_transform(texts)
     with EmbeddingCache(tmp_path) as cache:
