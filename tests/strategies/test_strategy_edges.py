@@ -264,3 +264,53 @@ def test_a_vector_index_of_a_sparse_matrix_is_refused_with_what_to_do():
     with pytest.raises(InvalidInputError, match=r"^VectorIndex.build needs dense vectors, but got "
                        r"a sparse csr_matrix; pass X.toarray\(\)"):
         VectorIndex.build(sp.csr_matrix(np.eye(20, 4, dtype=np.float32)))
+
+
+class ReturnsWhatItIsGiven(QueryStrategy):
+    """A strategy whose select returns a fixed result, to test what __call__ accepts."""
+
+    def __init__(self, result=None):
+        self.result = result
+
+    def select(self, estimator, X_pool, n, **context):
+        return self.result
+
+
+def test_a_tuple_result_is_refused_with_the_whole_explanation():
+    with pytest.raises(InvalidInputError) as refused:
+        ReturnsWhatItIsGiven((np.arange(2), np.zeros(2)))(None, np.zeros((5, 2)), 2)
+    assert str(refused.value) == (
+        "query strategy 'ReturnsWhatItIsGiven' returned a tuple; a strategy returns an array of "
+        "pool positions. (modAL functions are recognised and adapted automatically.)"
+    )
+
+
+@pytest.mark.parametrize(
+    "result, described",
+    [(np.array([0.0, 1.0]), "float64 values of shape (2,)"),
+     (np.array([[0, 1]], dtype=np.int64), "int64 values of shape (1, 2)")],
+)
+def test_a_result_that_is_not_a_row_of_integers_is_refused_naming_its_dtype_and_shape(
+    result, described
+):
+    with pytest.raises(InvalidInputError) as refused:
+        ReturnsWhatItIsGiven(result)(None, np.zeros((5, 2)), 2)
+    assert str(refused.value) == (
+        f"query strategy 'ReturnsWhatItIsGiven' returned {described}; expected a 1-D array of "
+        "integer pool positions."
+    )
+
+
+class PicksTheLastRows(QueryStrategy):
+    """Picks the pool rows with the highest row numbers of X, read from pool_indices."""
+
+    def select(self, estimator, X_pool, n, **context):
+        return np.argsort(-context["pool_indices"], kind="stable")[:n]
+
+
+def test_the_default_select_rows_tells_the_strategy_which_rows_of_x_its_pool_is():
+    # The pool handed to select is X[pool_mask], a copy; pool_indices maps it back to X.
+    X = np.arange(20.0).reshape(10, 2)
+    pool_mask = np.array([1, 0, 1, 1, 0, 0, 1, 1, 0, 0], dtype=bool)
+    rows = PicksTheLastRows().select_rows(None, X, pool_mask, 3)
+    assert rows.tolist() == [7, 6, 3]
