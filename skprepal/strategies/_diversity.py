@@ -35,8 +35,9 @@ _WORKING_MEMORY_MB = 64
 def labeled_vectors(context: dict[str, Any], X_pool: Any, strategy: str) -> Any:
     """The context's ``X_labeled`` as vectors comparable with ``X_pool``, or None if there are none.
 
-    A dense ``X_labeled`` is cast to ``X_pool``'s dtype (it is small), so that distance routines
-    never upcast, i.e. copy, the pool.
+    A dense ``X_labeled`` is cast to a dense float ``X_pool``'s dtype (it is small), so that
+    distance routines never upcast, i.e. copy, the pool. Beside an integer pool, which is scored
+    as float64, it stays float.
     """
     X_labeled = context.get("X_labeled")
     if X_labeled is None:
@@ -50,7 +51,8 @@ def labeled_vectors(context: dict[str, Any], X_pool: Any, strategy: str) -> Any:
             f"query strategy {strategy!r}: X_labeled has {X_labeled.shape[1]} features but the "
             f"pool has {X_pool.shape[1]}; both must come from the same embedding."
         )
-    if not hasattr(X_labeled, "toarray") and not hasattr(X_pool, "toarray"):
+    dense = not hasattr(X_labeled, "toarray") and not hasattr(X_pool, "toarray")
+    if dense and X_pool.dtype.kind == "f":
         X_labeled = X_labeled.astype(X_pool.dtype, copy=False)
     return X_labeled
 

@@ -77,8 +77,6 @@ def test_labeled_rows_are_not_cast_where_either_side_is_sparse(labeled_sparse, p
     np.testing.assert_array_equal(out.toarray() if labeled_sparse else out, labeled)
 
 
-@pytest.mark.xfail(strict=True, reason="known issue: a dense integer pool truncates float "
-                   "X_labeled (labeled_vectors casts it to the pool's dtype)")
 def test_float_labeled_rows_keep_their_values_beside_a_dense_integer_pool():
     # The learner hands strategies that scan chunks of X (ContrastiveAL, TypiClust) the raw rows,
     # so an integer X reaches labeled_vectors as the pool.
