@@ -80,6 +80,37 @@ def test_an_index_saved_next_to_the_pool_is_reused(clusters, tmp_path):
                                        labeled_indices=np.array([0]))
 
 
+def _anchoral_picks(X, labeled, y_labeled, seed, n=10, **params):
+    pool = np.ones(len(X), dtype=bool)
+    pool[labeled] = False
+    strategy = AnchorAL("random", **{"n_anchors": 1, "subpool_size": 20, **params})
+    return strategy.select_rows(None, X, pool, n, labeled_indices=labeled, y_labeled=y_labeled,
+                                random_state=seed)
+
+
+def test_anchoral_draws_its_anchors_from_the_learners_random_state(clusters):
+    X, y, cluster = clusters
+    # Class 0's labeled rows lie in clusters 0, 4, 8, 12 and 16; one anchor picks one of them.
+    labeled = np.array([np.flatnonzero(cluster == c)[0] for c in (0, 4, 8, 12, 16)])
+    chosen = set()
+    for seed in range(5):
+        picks = _anchoral_picks(X, labeled, y[labeled], seed)
+        np.testing.assert_array_equal(picks, _anchoral_picks(X, labeled, y[labeled], seed))
+        assert len(set(cluster[picks])) == 1  # the anchor's cluster, 20 rows of it
+        chosen |= set(cluster[picks])
+    assert len(chosen) > 1
+
+
+def test_anchoral_anchors_on_a_single_labeled_row_and_starts_cold_without_one(clusters):
+    X, y, cluster = clusters
+    one = np.array([np.flatnonzero(cluster == 5)[0]])
+    assert set(cluster[_anchoral_picks(X, one, y[one], 0)]) == {5}
+    # No labeled row, or labels not given: the base strategy on the whole pool.
+    for labeled, y_labeled in ((np.array([], dtype=int), np.array([], dtype=int)), (one, None)):
+        picks = _anchoral_picks(X, labeled, y_labeled, 0, n=30)
+        assert np.unique(picks).size == 30 and len(set(cluster[picks])) > 5
+
+
 def test_called_directly_the_wrappers_take_the_context_a_learner_passes(clusters):
     from skprepal.strategies import ClusterMargin
 
