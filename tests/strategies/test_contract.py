@@ -263,6 +263,23 @@ class FrozenCachesTheSession(QueryStrategy):
         return np.flatnonzero(pool_mask)[:n]
 
 
+class RowNumbersForPositions(_RightInTheLearner):
+    """Returns the row numbers the check hands it in ``pool_indices``, not positions."""
+
+    def _positions(self, X_pool, n, *, pool_indices=None, **context):
+        rows = np.arange(len(X_pool)) if pool_indices is None else np.asarray(pool_indices)
+        return rows[: min(n, len(X_pool))]  # rows of the whole X: 60 is not a pool position
+
+
+class MinMaxScaledPerChunk(ScoreStrategy):
+    """Margin scaled to [0, 1] over the rows it is given: a chunk's, not the pool's."""
+
+    def score(self, estimator, X_pool, **context):
+        proba = np.sort(estimator.predict_proba(X_pool), axis=1)
+        margin = proba[:, -2] - proba[:, -1]
+        return (margin - margin.min()) / (np.ptp(margin) + 1e-12)
+
+
 class RandomKeys(QueryStrategy):
     """Correct: the rows with the lowest random keys."""
 
@@ -284,11 +301,19 @@ PROBE_CASES = [
     (CountsFromTheEnd(), "check_picks_distinct_pool_positions: n=1: a position is out of range"),
     (OneBasedPositions(), "check_picks_distinct_pool_positions: n=40: a position is out of range"),
     (AtLeastOneRow(), "check_picks_distinct_pool_positions: n=0 must return an empty array$"),
+    # pool_indices are the pool's row numbers in X, 60 to 99: returned as they are, they fall
+    # outside the pool; missing, or starting at 0, they would pass for positions.
+    (RowNumbersForPositions(), "check_picks_distinct_pool_positions: n=1: a position is out of "
+                               "range$"),
     # The pool mask of select_rows has skipped rows inside it, the last row of X among them.
     (AssumesAContiguousPool(), "check_select_rows_stays_in_the_pool: n=9: picked a row outside "
                                r"the pool \(labeled or skipped\)"),
     (ForgetsTheMaskOfTheLastChunk(), "check_select_rows_stays_in_the_pool: n=29: expected 26 "
                                      r"rows, got \(27,\)"),
+    # Scores scaled per chunk reorder the pool only where the chunks' ranges differ: the probe's
+    # rows vary within each class, so they do; rows equal within a class would hide it.
+    (MinMaxScaledPerChunk(), "(?s)check_chunking_does_not_change_picks.*\nchunked scoring "
+                             "changed the picks\n"),
     # Only a session shows these: skipped rows, labeled_indices, the learner's own clone.
     (NewestFirstForgetsSkippedRows(), "check_drives_the_learner: query 2: a labeled or skipped "
                                       "row was proposed again$"),
@@ -340,3 +365,65 @@ def test_the_checks_leave_numpys_global_generator_alone():
     np.random.seed(0)  # noqa: NPY002
     check_strategy(RandomKeys())
     assert np.random.random_sample() == expected  # noqa: NPY002
+
+
+class RarestClassFirst(QueryStrategy):
+    """Correct: the rows likeliest to be of the class with the fewest labels.
+
+    It needs ``classes`` to know which column of ``predict_proba`` is which class, and takes it
+    as a required keyword, as the context documents it.
+    """
+
+    def select(self, estimator, X_pool, n, *, y_labeled, classes, **context):
+        column = int(np.argmin([np.count_nonzero(y_labeled == c) for c in classes]))
+        return np.argsort(-estimator.predict_proba(X_pool)[:, column], kind="stable")[:n]
+
+
+def test_the_check_hands_a_strategy_the_classes_under_their_documented_name():
+    # Every call the check makes gives ``classes``, as the learner does; under any other name a
+    # correct strategy that needs them would fail the check with a TypeError.
+    check_strategy(RarestClassFirst())
+
+
+def test_the_check_hands_a_strategy_the_same_rows_every_time_it_runs():
+    # The probe problem is drawn from a fixed seed, so that a strategy's verdict does not change
+    # from one run of the check to the next: every query sees the rows it saw the last time.
+    seen = []
+
+    class RecordsItsRows(QueryStrategy):
+        def select(self, estimator, X_pool, n, **context):
+            seen.append(np.array(X_pool))
+            return np.arange(n)
+
+    check_strategy(RecordsItsRows())
+    first_run = list(seen)
+    seen.clear()
+    check_strategy(RecordsItsRows())
+    assert len(first_run) == len(seen) > 0
+    assert all(np.array_equal(a, b) for a, b in zip(first_run, seen, strict=True))
+
+
+class CachesItsCommitteeAcrossQueries(QueryStrategy):
+    """Keeps the committees it fits in a cache shared by all its clones, keyed on a drawn seed.
+
+    Fitting a committee draws from ``random_state`` and a cached one does not, so the picks
+    drawn after it differ between a query that fits the committee and one that finds it cached:
+    the same ``random_state`` gives other picks once an earlier query has filled the cache.
+    """
+
+    committees = {}  # a class attribute: no clone, and no check of vars(), sees it change
+
+    def select(self, estimator, X_pool, n, *, random_state, **context):
+        seed = random_state.randint(np.iinfo(np.int32).max)
+        if seed not in self.committees:
+            self.committees[seed] = random_state.random_sample(3)  # the members' draws
+        return np.argsort(random_state.random_sample(len(X_pool)))[:n]
+
+
+def test_the_reproducibility_probe_uses_a_seed_the_earlier_probes_did_not():
+    # With the seed the earlier queries used, both of its queries would find the cache full and
+    # agree; with a fresh one, its first query fills the cache and its second finds it full.
+    CachesItsCommitteeAcrossQueries.committees.clear()
+    with pytest.raises(AssertionError, match="(?s)check_reproducible.*\nthe same random_state "
+                                             "must give the same picks\n"):
+        check_strategy(CachesItsCommitteeAcrossQueries())
