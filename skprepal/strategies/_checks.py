@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
+from skprepal.exceptions import InvalidInputError
 from skprepal.strategies._base import QueryStrategy, ScoreStrategy
 from skprepal.strategies._registry import resolve_strategy
 
@@ -158,18 +159,23 @@ def check_drives_the_learner(strategy: QueryStrategy) -> None:
     before = joblib.hash(vars(strategy))
     partial = np.where(np.arange(y.shape[0]) < _N_LABELED, y, -1)
     learner = PRepALLearner(query_strategy=strategy, batch_size=5, random_state=0).fit(X, partial)
-    first = learner.query()
-    assert first.shape == (5,), f"query 1: expected 5 rows, got {first.shape}"
-    assert (first >= _N_LABELED).all(), "query 1: a row labeled at fit was proposed"
+    first = _learner_query(learner, "query 1", 5)
     learner.skip(first[:2]).teach(first[2:], y[first[2:]])
     # The whole rest of the pool: a strategy that proposes a skipped row cannot leave it out by
     # chance, as a random one asked for a batch would three times in four.
-    rest = _N_POOL - first.shape[0]
-    second = learner.query(rest)
-    assert second.shape == (rest,), f"query 2: expected {rest} rows, got {second.shape}"
-    assert not np.isin(second, first).any(), "query 2: a labeled or skipped row was proposed again"
-    assert (second >= _N_LABELED).all(), "query 2: a row labeled at fit was proposed"
+    _learner_query(learner, "query 2", _N_POOL - first.shape[0])
     assert joblib.hash(vars(strategy)) == before, "the learner changed the strategy it was given"
+
+
+def _learner_query(learner: Any, which: str, n: int) -> np.ndarray:
+    """``learner.query(n)``; the learner's refusal of the picks (a labeled or skipped row, a
+    repeat) fails the check."""
+    try:
+        picks = learner.query(n)
+    except InvalidInputError as exc:
+        raise AssertionError(f"{which}: the learner refused the picks: {exc}") from exc
+    assert picks.shape == (n,), f"{which}: expected {n} rows, got {picks.shape}"
+    return picks
 
 
 _CHECKS: tuple[Callable[[QueryStrategy], None], ...] = (

@@ -315,15 +315,19 @@ PROBE_CASES = [
     (MinMaxScaledPerChunk(), "(?s)check_chunking_does_not_change_picks.*\nchunked scoring "
                              "changed the picks\n"),
     # Only a session shows these: skipped rows, labeled_indices, the learner's own clone.
-    (NewestFirstForgetsSkippedRows(), "check_drives_the_learner: query 2: a labeled or skipped "
-                                      "row was proposed again$"),
+    # The learner refuses a labeled or skipped row; the check reports which query it was.
+    (NewestFirstForgetsSkippedRows(), "check_drives_the_learner: query 2: the learner refused "
+                                      "the picks: query strategy 'NewestFirstForgetsSkippedRows' "
+                                      r"picked row \d+, which is labeled or skipped"),
     # A random one too: the second query asks for the whole rest of the pool.
-    (RandomForgetsSkippedRows(), "check_drives_the_learner: query 2: a labeled or skipped row "
-                                 "was proposed again$"),
+    (RandomForgetsSkippedRows(), "check_drives_the_learner: query 2: the learner refused the "
+                                 "picks: query strategy 'RandomForgetsSkippedRows' picked row "
+                                 r"\d+, which is labeled or skipped"),
     # Its first batch re-asks a labeled row in slot 2: caught there, before the learner is asked
     # to skip or teach it.
-    (AuditsLabeledRows(), "check_drives_the_learner: query 1: a row labeled at fit was "
-                          "proposed$"),
+    (AuditsLabeledRows(), "check_drives_the_learner: query 1: the learner refused the picks: "
+                          r"query strategy 'AuditsLabeledRows' picked row ([0-5]?\d), which is "
+                          "labeled or skipped"),
     (FrozenCachesTheSession(), "check_drives_the_learner: the learner changed the strategy it "
                                "was given$"),
 ]
