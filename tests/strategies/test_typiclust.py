@@ -9,7 +9,6 @@ import pytest
 from sklearn.cluster import KMeans, MiniBatchKMeans
 
 import skprepal.strategies._base
-
 from skprepal.exceptions import InvalidInputError
 from skprepal.strategies import TypiClust
 from skprepal.strategies._typiclust import typicality
