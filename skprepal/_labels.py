@@ -214,10 +214,12 @@ def check_labels_for(
     values = np.asarray(labels, dtype=object)
     if values.ndim == 0:
         values = values.reshape(1)
-    if values.ndim != 1 or values.shape[0] != rows.shape[0]:
+    if values.ndim != 1:
         raise InvalidInputError(
-            f"got {rows.shape[0]} indices but {values.shape[0] if values.ndim else 1} labels."
+            f"labels are one per row, a 1-D sequence; got an array of shape {values.shape}."
         )
+    if values.shape[0] != rows.shape[0]:
+        raise InvalidInputError(f"got {rows.shape[0]} indices but {values.shape[0]} labels.")
     missing_rows = [i for i, v in zip(rows, values, strict=True) if is_missing(v, missing)]
     if missing_rows:
         raise InvalidInputError(

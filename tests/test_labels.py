@@ -96,3 +96,12 @@ def test_labels_of_the_wrong_type_are_shown_by_their_first_three(X):
 def test_bad_row_numbers_are_called_indices_as_the_parameter_is(X, indices, message):
     with pytest.raises(InvalidInputError, match=f"^{re.escape(message)}$"):
         _int_session(X).skip(indices)
+
+
+def test_labels_of_more_than_one_dimension_are_refused_by_their_shape():
+    learner = PRepALLearner(random_state=0).fit(np.eye(4), np.array([0, 1, -1, -1]))
+    with pytest.raises(InvalidInputError) as refused:
+        learner.teach([2], [[0, 1]])
+    expected = "labels are one per row, a 1-D sequence; got an array of shape (1, 2)."
+    assert str(refused.value) == expected
+    assert learner.labeled_indices_.tolist() == [0, 1]
