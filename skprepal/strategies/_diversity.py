@@ -178,7 +178,10 @@ class KMeansSampling(QueryStrategy):
         centers = np.asarray(km.cluster_centers_, dtype=np.float64)
         # ||x - c||^2 up to the per-cluster constant ||c||^2, chunked to bound memory.
         dist = row_norms(X_pool, squared=True).astype(np.float64, copy=False)
-        centers_t = centers.T.astype(X_pool.dtype)
+        # A float32 pool is multiplied at its own precision (no float64 copy of a chunk); other
+        # dtypes (sparse integer counts, float16) would truncate or round the centres.
+        float_dtype = X_pool.dtype if X_pool.dtype in (np.float32, np.float64) else np.float64
+        centers_t = centers.T.astype(float_dtype)
         chunk = max(1, (1 << 20) // n)
         for lo in range(0, n_pool, chunk):
             hi = min(lo + chunk, n_pool)

@@ -148,12 +148,8 @@ def test_without_a_top_up_the_random_state_only_seeds_k_means():
     assert rng.random_sample() == expected.random_sample()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the centres are cast to the pool's dtype, so a sparse integer pool (e.g. "
-    "CountVectorizer counts) truncates them and the distances to them are wrong",
-)
 def test_a_sparse_integer_pool_gives_the_picks_of_its_float_copy():
+    # CountVectorizer counts: the centres were once cast to the pool's integer dtype, truncated.
     counts = np.random.RandomState(0).randint(0, 5, size=(400, 20))
     for seed in range(3):
         # k-means itself converts the counts to float64, so both fits are the same.
