@@ -505,3 +505,45 @@ def test_a_binary_head_that_knows_every_class_answers_as_it_is():
     np.testing.assert_array_equal(scores, learner.estimator_.decision_function(X[:5]))
     np.testing.assert_array_equal(learner.predict_proba(X[:5]),
                                   learner.estimator_.predict_proba(X[:5]))
+
+
+# -- the interactive session -----------------------------------------------------------------------
+
+
+def test_skipping_a_labeled_row_names_it_and_how_to_take_the_label_back(blobs):
+    X, y = blobs
+    learner = _session(X, y)  # rows 0-29 labeled
+    with pytest.raises(InvalidInputError, match=r"^row 3 holds a label and cannot be skipped; "
+                       r"forget\(\[3\]\) takes the label back first\.$"):
+        learner.skip([50, 3, 4])
+    assert learner.skipped_indices_.size == 0  # refused before anything changed
+
+
+def test_a_refit_records_the_time_of_the_query_it_answers_or_none(blobs):
+    X, y = blobs
+    learner = _session(X, y)
+    # Labels taught without a query: the record holds no query time and no strategy.
+    learner.teach([40], [y[40]])
+    assert learner.history_[-1]["query_seconds"] == 0.0 and learner.history_[-1]["strategy"] is None
+    picked = learner.query()
+    learner.teach(picked, y[picked])
+    assert learner.history_[-1]["query_seconds"] > 0.0
+    assert learner.history_[-1]["strategy"] == "class_balanced_margin"
+    # The query was answered by that refit: the next one, without a query, has none again.
+    learner.teach([41], [y[41]])
+    assert learner.history_[-1]["query_seconds"] == 0.0 and learner.history_[-1]["strategy"] is None
+
+
+def test_predicting_without_a_head_says_why(blobs):
+    X, y = blobs
+    failed = PRepALLearner(stopping=MaxLabels(max_labels=0))
+    with pytest.raises(InvalidInputError):
+        failed.fit(X, y)
+    # A fit that failed after setting stopping_ leaves a learner that is not fitted.
+    for method in (failed.predict, failed.predict_proba):
+        with pytest.raises(NotFittedError, match="not fitted yet"):
+            method(X[:2])
+    cold = PRepALLearner().fit(X, np.full(300, -1))
+    with pytest.raises(NotFittedError, match=r"^PRepALLearner has no labels yet, so no head to "
+                       r"predict with; teach\(\) some first\.$"):
+        cold.predict_proba(X[:2])
