@@ -547,3 +547,13 @@ def test_predicting_without_a_head_says_why(blobs):
     with pytest.raises(NotFittedError, match=r"^PRepALLearner has no labels yet, so no head to "
                        r"predict with; teach\(\) some first\.$"):
         cold.predict_proba(X[:2])
+
+
+@pytest.mark.parametrize("n", [2.5, True, np.float64(3.0)])
+def test_query_refuses_a_count_that_is_not_an_integer(blobs, n):
+    X, y = blobs
+    learner = _session(X, y)
+    # Neither a float (even a whole one) nor a bool counts rows: refused, not rounded to int(n).
+    with pytest.raises(InvalidInputError, match=rf"^n={re.escape(repr(n))} must be a positive "
+                       r"integer \(or None for batch_size\)\.$"):
+        learner.query(n)
