@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.datasets import make_blobs
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
@@ -425,3 +426,134 @@ def test_a_strategys_own_select_rows_is_checked_by_the_learner(blobs, rows, mess
         learner.query()
     # Refused before anything changed.
     assert learner.labeled_indices_.size == 30 and learner.skipped_indices_.size == 0
+
+
+# -- the simulated loop ----------------------------------------------------------------------------
+
+
+def test_a_simulation_without_an_initial_sample_starts_with_one_batch_of_the_initial_strategy(
+    blobs,
+):
+    X, y = blobs
+    # initial_size=0: no head can be fit yet, so the first round is batch_size rows picked by
+    # initial_strategy; the budget caps the last round and, below batch_size, the first one.
+    learner = PRepALLearner(initial_size=0, batch_size=7, budget=20, random_state=0).fit(X, y)
+    rounds = [(r["n_labeled"], r["n_queried"]) for r in learner.history_]
+    assert rounds == [(7, 7), (14, 7), (20, 6)]
+    assert learner.history_[0]["strategy"] == "random"
+    small = PRepALLearner(initial_size=0, batch_size=50, budget=12, random_state=0).fit(X, y)
+    assert [(r["n_labeled"], r["strategy"]) for r in small.history_] == [(12, "random")]
+    assert small.stop_reason_ == "budget of 12 labels reached"
+
+
+class StopOnSecondCheck(BaseEstimator):
+    """A criterion that stops at its second check and never says why (no ``reason_``)."""
+
+    def should_stop(self, estimator, X, *, labeled_mask, n_labeled, random_state=None):
+        self.checks_ = getattr(self, "checks_", 0) + 1
+        return self.checks_ == 2
+
+
+@pytest.mark.parametrize(
+    "n_samples, params, n_labeled, reason",
+    [
+        (30, {}, 30, "the pool is empty"),
+        (300, {"budget": 25}, 25, "budget of 25 labels reached"),
+        # A criterion without reason_: the learner names the criterion in general.
+        (300, {"stopping": StopOnSecondCheck()}, 20, "stopping criterion"),
+    ],
+)
+def test_each_end_of_a_simulation_sets_its_reason_and_logs_it(
+    caplog, n_samples, params, n_labeled, reason
+):
+    X, y = make_blobs(n_samples=n_samples, centers=3, n_features=6, random_state=0)
+    learner = PRepALLearner(batch_size=10, initial_size=10, random_state=0, **params)
+    with caplog.at_level("INFO", logger="skprepal.learner"):
+        learner.fit(X, y)
+    assert learner.labeled_indices_.size == n_labeled
+    assert learner.stop_reason_ == reason
+    messages = [r.getMessage() for r in caplog.records if r.name == "skprepal.learner"]
+    assert messages[-1] == f"simulation ended with {n_labeled} labels: {reason}"
+
+
+def test_the_stopping_criterion_draws_from_the_seed(blobs):
+    from skprepal.stopping import StabilizingPredictions
+
+    X, y = blobs
+    # The stop set (50 of the 290 rows unlabeled at the first check) is drawn from the
+    # random_state the learner passes: the same seed draws the same stop set, fit after fit.
+    stop_sets = []
+    for _ in range(2):
+        crit = StabilizingPredictions(stop_set_size=50, window=2, threshold=0.98)
+        learner = PRepALLearner(stopping=crit, batch_size=10, initial_size=10, budget=40,
+                                random_state=0).fit(X, y)
+        stop_sets.append(learner.stopping_.stop_set_)
+    assert stop_sets[0].size == 50
+    np.testing.assert_array_equal(stop_sets[0], stop_sets[1])
+
+
+# -- columns of the head -------------------------------------------------------------------------
+
+
+def test_a_binary_head_that_knows_every_class_answers_as_it_is():
+    X, y = make_blobs(n_samples=80, centers=2, n_features=4, random_state=0)
+    learner = _session(X, y, n_labeled=20)
+    # Both classes labeled: the head's own answers, a binary decision_function of one score per
+    # row as scikit-learn's binary classifiers give it.
+    scores = learner.decision_function(X[:5])
+    assert scores.shape == (5,)
+    np.testing.assert_array_equal(scores, learner.estimator_.decision_function(X[:5]))
+    np.testing.assert_array_equal(learner.predict_proba(X[:5]),
+                                  learner.estimator_.predict_proba(X[:5]))
+
+
+# -- the interactive session -----------------------------------------------------------------------
+
+
+def test_skipping_a_labeled_row_names_it_and_how_to_take_the_label_back(blobs):
+    X, y = blobs
+    learner = _session(X, y)  # rows 0-29 labeled
+    with pytest.raises(InvalidInputError, match=r"^row 3 holds a label and cannot be skipped; "
+                       r"forget\(\[3\]\) takes the label back first\.$"):
+        learner.skip([50, 3, 4])
+    assert learner.skipped_indices_.size == 0  # refused before anything changed
+
+
+def test_a_refit_records_the_time_of_the_query_it_answers_or_none(blobs):
+    X, y = blobs
+    learner = _session(X, y)
+    # Labels taught without a query: the record holds no query time and no strategy.
+    learner.teach([40], [y[40]])
+    assert learner.history_[-1]["query_seconds"] == 0.0 and learner.history_[-1]["strategy"] is None
+    picked = learner.query()
+    learner.teach(picked, y[picked])
+    assert learner.history_[-1]["query_seconds"] > 0.0
+    assert learner.history_[-1]["strategy"] == "class_balanced_margin"
+    # The query was answered by that refit: the next one, without a query, has none again.
+    learner.teach([41], [y[41]])
+    assert learner.history_[-1]["query_seconds"] == 0.0 and learner.history_[-1]["strategy"] is None
+
+
+def test_predicting_without_a_head_says_why(blobs):
+    X, y = blobs
+    failed = PRepALLearner(stopping=MaxLabels(max_labels=0))
+    with pytest.raises(InvalidInputError):
+        failed.fit(X, y)
+    # A fit that failed after setting stopping_ leaves a learner that is not fitted.
+    for method in (failed.predict, failed.predict_proba):
+        with pytest.raises(NotFittedError, match="not fitted yet"):
+            method(X[:2])
+    cold = PRepALLearner().fit(X, np.full(300, -1))
+    with pytest.raises(NotFittedError, match=r"^PRepALLearner has no labels yet, so no head to "
+                       r"predict with; teach\(\) some first\.$"):
+        cold.predict_proba(X[:2])
+
+
+@pytest.mark.parametrize("n", [2.5, True, np.float64(3.0)])
+def test_query_refuses_a_count_that_is_not_an_integer(blobs, n):
+    X, y = blobs
+    learner = _session(X, y)
+    # Neither a float (even a whole one) nor a bool counts rows: refused, not rounded to int(n).
+    with pytest.raises(InvalidInputError, match=rf"^n={re.escape(repr(n))} must be a positive "
+                       r"integer \(or None for batch_size\)\.$"):
+        learner.query(n)
