@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import re
 import shutil
@@ -11,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import numpy as np
@@ -566,6 +568,136 @@ def test_a_replacement_that_fails_too_says_so_and_the_cache_still_closes(tmp_pat
         "unable to open database file. Check the folder, or pass cache_dir=None."
     )
     cache.close()  # nothing left open, nothing raised
+
+
+def test_the_cache_folder_is_created_with_its_missing_parents(tmp_path):
+    folder = tmp_path / "not" / "there" / "yet"
+    with EmbeddingCache(folder) as cache:
+        cache.put_many([(b"a", np.ones(2, np.float32))])
+        assert len(cache) == 1
+    assert (folder / CACHE_FILE).is_file()
+
+
+def test_the_default_wait_for_another_process_is_the_documented_120_seconds():
+    assert inspect.signature(EmbeddingCache).parameters["timeout"].default == 120.0
+    assert "timeout : float, default=120\n" in EmbeddingCache.__doc__
+
+
+def test_the_length_of_a_damaged_file_is_zero_and_the_file_is_replaced(tmp_path):
+    _damaged_cache(tmp_path)
+    cache = EmbeddingCache(tmp_path)
+    try:
+        with pytest.warns(RuntimeWarning, match="was damaged"):
+            assert len(cache) == 0
+        cache.put_many([(b"new", np.ones(64, np.float32))])
+        assert len(cache) == 1  # counted in the new file, with no further warning
+    finally:
+        cache.close()
+
+
+def test_a_file_found_damaged_on_opening_is_replaced_and_the_warning_says_why(tmp_path):
+    path = tmp_path / CACHE_FILE
+    path.write_bytes(b"this is not an SQLite file\n" * 200)
+    with pytest.warns(RuntimeWarning) as caught, EmbeddingCache(tmp_path) as cache:
+        assert len(cache) == 0
+    (aside,) = tmp_path.glob(CACHE_FILE + ".corrupt-*")
+    assert aside.read_bytes() == b"this is not an SQLite file\n" * 200
+    assert [str(w.message) for w in caught] == [
+        f"the embedding cache {str(path)!r} was damaged (file is not a database); it was moved "
+        f"to {str(aside)!r} and an empty cache replaces it, so embeddings are computed again. "
+        "Delete the moved file once you no longer need it."
+    ]
+
+
+def _rollback_journal_file_being_written(folder):
+    """Another process's connection, mid-write, on a file not (yet) in WAL mode."""
+    folder.mkdir(exist_ok=True)
+    other = sqlite3.connect(folder / CACHE_FILE, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE theirs (x)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO theirs VALUES (1)")
+    return other
+
+
+def test_opening_retries_while_another_process_writes_the_file_before_it_is_in_wal_mode(
+    tmp_path,
+):
+    # The switch to WAL needs an exclusive lock; with another writer's lock held SQLite answers
+    # "database is locked" at once, without its busy timeout: the cache must retry, not fail.
+    other = _rollback_journal_file_being_written(tmp_path)
+    release = threading.Timer(0.4, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        start = time.monotonic()
+        with EmbeddingCache(tmp_path, timeout=10) as cache:
+            waited = time.monotonic() - start
+            cache.put_many([(b"a", np.ones(2, np.float32))])
+            assert sorted(cache.get_many([b"a"], 2)) == [b"a"]
+    finally:
+        release.join()
+        other.close()
+    assert 0.3 < waited < 5
+    with sqlite3.connect(tmp_path / CACHE_FILE) as db:  # WAL mode persists in the file
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("SELECT x FROM theirs").fetchall() == [(1,)]  # their write is kept
+
+
+def test_opening_a_file_locked_for_longer_than_the_timeout_fails_after_the_timeout(tmp_path):
+    other = _rollback_journal_file_being_written(tmp_path)
+    try:
+        start = time.monotonic()
+        with pytest.raises(CacheError) as caught:
+            EmbeddingCache(tmp_path, timeout=0.3)
+        waited = time.monotonic() - start
+    finally:
+        other.close()
+    assert str(caught.value) == (
+        f"cannot open the embedding cache at {str(tmp_path / CACHE_FILE)!r}: database is "
+        "locked. Check that cache_dir is a writable folder, or pass cache_dir=None."
+    )
+    assert 0.3 <= waited < 3
+
+
+def test_a_file_that_cannot_hold_the_cache_fails_at_once_not_after_the_timeout(tmp_path):
+    # Another program's file, where "embeddings" names an index: an error no retry can clear.
+    with sqlite3.connect(tmp_path / CACHE_FILE) as db:
+        db.execute("CREATE TABLE other (a)")
+        db.execute("CREATE INDEX embeddings ON other (a)")
+    db.close()
+    start = time.monotonic()
+    with pytest.raises(CacheError) as caught:
+        EmbeddingCache(tmp_path, timeout=5)
+    assert time.monotonic() - start < 2.5
+    assert str(caught.value) == (
+        f"cannot open the embedding cache at {str(tmp_path / CACHE_FILE)!r}: there is already "
+        "an index named embeddings. Check that cache_dir is a writable folder, or pass "
+        "cache_dir=None."
+    )
+
+
+def test_a_locked_write_waits_as_long_as_the_timeout_given_and_no_longer(tmp_path):
+    EmbeddingCache(tmp_path).close()
+    other = sqlite3.connect(tmp_path / CACHE_FILE, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock throughout
+    try:
+        with EmbeddingCache(tmp_path, timeout=0.5) as cache:
+            start = time.monotonic()
+            with pytest.raises(CacheError, match="database is locked"):
+                cache.put_many([(b"b", np.ones(2, np.float32))])
+            waited = time.monotonic() - start
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert 0.45 <= waited < 3  # SQLite's own default would be 5 seconds
+
+
+def test_a_stored_file_digest_is_seen_at_once_by_another_process(tmp_path):
+    # Committed when stored: no transaction left open to hide it (and hold the write lock).
+    with EmbeddingCache(tmp_path) as cache, EmbeddingCache(tmp_path, timeout=0.5) as other:
+        cache.store_digest("pool.parquet", 10, 123, "abc")
+        assert other.lookup_digest("pool.parquet", 10, 123) == "abc"
+        other.store_digest("labels.csv", 5, 7, "def")
+        assert cache.lookup_digest("labels.csv", 5, 7) == "def"
 
 
 def test_the_key_follows_the_model_files_and_only_them(tiny_bert, tmp_path):
