@@ -48,16 +48,21 @@ def blobs(sizes, spacing=10.0, spread=0.1):
 
 
 @pytest.mark.parametrize(
-    "threshold, minibatch",
-    [(10_000, False), (300, False), (299, True), (100, True)],  # mini-batch above the threshold
+    "threshold, minibatch, max_iter",
+    # Mini-batch above the threshold. One iteration stops far from convergence on this pool, so
+    # scikit-learn's default max_iter (300 for KMeans, 100 for MiniBatchKMeans) would differ.
+    [(10_000, False, 50), (300, False, 50), (299, True, 50), (100, True, 50),
+     (10_000, False, 1), (0, True, 1)],
 )
-def test_the_picks_are_the_rows_nearest_the_centres_of_the_documented_k_means(threshold, minibatch):
+def test_the_picks_are_the_rows_nearest_the_centres_of_the_documented_k_means(
+    threshold, minibatch, max_iter
+):
     X = np.random.RandomState(0).normal(size=(300, 5))
-    strategy = KMeansSampling(minibatch_threshold=threshold, max_iter=50)
+    strategy = KMeansSampling(minibatch_threshold=threshold, max_iter=max_iter)
     for seed in (0, 1):
         picks = strategy(None, X, 8, random_state=seed)
         assert picks.tolist() == reference(
-            X, 8, seed, minibatch=minibatch, max_iter=50, ordered=True
+            X, 8, seed, minibatch=minibatch, max_iter=max_iter, ordered=True
         )
         np.testing.assert_array_equal(picks, strategy(None, X, 8, random_state=seed))
 
@@ -79,19 +84,6 @@ def test_clusters_of_equal_size_keep_k_means_cluster_order():
     for seed in range(2):
         picks = KMeansSampling()(None, X, len(sizes), random_state=seed)
         assert picks.tolist() == reference(X, len(sizes), seed, minibatch=False, ordered=True)
-
-
-@pytest.mark.parametrize("threshold, minibatch", [(10_000, False), (0, True)])
-def test_max_iter_is_passed_to_either_k_means(threshold, minibatch):
-    # One iteration stops far from convergence on this pool, so scikit-learn's default max_iter
-    # (300 for KMeans, 100 for MiniBatchKMeans) would give other picks.
-    X = np.random.RandomState(0).normal(size=(300, 5))
-    strategy = KMeansSampling(minibatch_threshold=threshold, max_iter=1)
-    for seed in (0, 1):
-        picks = strategy(None, X, 8, random_state=seed)
-        assert picks.tolist() == reference(
-            X, 8, seed, minibatch=minibatch, max_iter=1, ordered=True
-        )
 
 
 def test_k_means_runs_one_initialisation():
