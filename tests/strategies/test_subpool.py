@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from skprepal import PRepALLearner
 from skprepal.exceptions import InvalidInputError
-from skprepal.strategies import SEALS, AnchorAL, MarginSampling, VectorIndex
+from skprepal.strategies import SEALS, AnchorAL, MarginSampling, QueryStrategy, VectorIndex
 
 
 @pytest.fixture(scope="module")
@@ -319,3 +321,212 @@ def test_a_table_filled_with_minus_one_keeps_every_real_neighbour_row_0_included
         [[0, 4, -1], [1, 0, 2], [2, -1, -1], [3, 0, 4], [4, 3, 0]], dtype=np.int32)
     found = index.neighbours_of(np.arange(5), X, 3)
     assert [found[r].tolist() for r in range(5)] == [[0, 4], [1, 0, 2], [2], [3, 0, 4], [4, 3, 0]]
+
+
+# --- Base strategies that show what SEALS and AnchorAL hand them ---------------------------------
+
+
+def _recording_base(dtype=np.intp):
+    """A base strategy taking the first ``n`` rows of its mask, and the list of its calls.
+
+    Each call is recorded as ``(rows of the mask, n, context)``; the rows it returns have the
+    given integer type. (A class per test: clone() makes new objects, the list stays shared.)
+    """
+    calls = []
+
+    class FirstRows(QueryStrategy):
+        def select(self, estimator, X_pool, n, **context):
+            return np.arange(n)
+
+        def select_rows(self, estimator, X, pool_mask, n, **context):
+            calls.append((np.flatnonzero(pool_mask), n, context))
+            return np.flatnonzero(pool_mask)[:n].astype(dtype)
+
+    return FirstRows(), calls
+
+
+def _next_rows_index(X):
+    """An index over ``X`` whose neighbour table lists, for each row, the next three rows."""
+    index = VectorIndex.build(X)
+    index.neighbour_table = ((np.arange(len(X))[:, None] + np.arange(1, 4)) % len(X)).astype(
+        np.int32)
+    return index
+
+
+def test_seals_asks_its_base_once_when_the_subpool_has_enough_rows(clusters):
+    X, _, _ = clusters
+    index = _next_rows_index(X)
+    pool = np.ones(len(X), bool)
+    pool[100] = False
+    # Labeled row 100: the subpool is rows 101-103. Asked for 2 or 3 rows, the base is not also
+    # asked for none of the rest of the pool (a pass over the pool for nothing).
+    for n in (2, 3):
+        base, calls = _recording_base()
+        picks = SEALS(base, n_neighbors=3, index=index).select_rows(
+            None, X, pool, n, labeled_indices=np.array([100]), random_state=0)
+        assert picks.tolist() == [101, 102, 103][:n]
+        assert len(calls) == 1 and calls[0][0].tolist() == [101, 102, 103] and calls[0][1] == n
+    # A subpool that is the whole pool, smaller than asked: nothing is left to top up from.
+    only = np.zeros(len(X), bool)
+    only[[101, 102, 103]] = True
+    base, calls = _recording_base()
+    picks = SEALS(base, n_neighbors=3, index=index).select_rows(
+        None, X, only, 5, labeled_indices=np.array([100]), random_state=0)
+    assert picks.tolist() == [101, 102, 103] and len(calls) == 1
+
+
+def test_seals_tops_up_from_the_rest_of_the_pool_with_the_learners_context(clusters):
+    X, _, _ = clusters
+    pool = np.ones(len(X), bool)
+    pool[[100, 500, 501]] = False  # labeled, and two skipped rows
+    base, calls = _recording_base()
+    context = {"labeled_indices": np.array([100]), "random_state": 7}
+    picks = SEALS(base, n_neighbors=3, index=_next_rows_index(X)).select_rows(
+        None, X, pool, 5, **context)
+    assert picks.tolist() == [101, 102, 103, 0, 1]
+    (subpool, n_sub, _), (rest, n_rest, rest_context) = calls
+    assert subpool.tolist() == [101, 102, 103] and n_sub == 5
+    # The rest: pool rows outside the subpool only (not the labeled or skipped rows).
+    expected = pool.copy()
+    expected[[101, 102, 103]] = False
+    np.testing.assert_array_equal(rest, np.flatnonzero(expected))
+    assert n_rest == 2 and rest_context == context
+    # A cold start (no labeled row yet) also hands the base the context.
+    base, calls = _recording_base()
+    cold = {"labeled_indices": np.array([], dtype=int), "random_state": 7}
+    SEALS(base, index=_next_rows_index(X)).select_rows(None, X, pool, 3, **cold)
+    assert len(calls) == 1 and calls[0][2] == cold and calls[0][0].size == pool.sum()
+
+
+def test_seals_returns_intp_rows_whatever_integers_its_base_returns(clusters):
+    X, _, _ = clusters
+    index = _next_rows_index(X)
+    pool = np.ones(len(X), bool)
+    pool[100] = False
+    base, _ = _recording_base(np.uint64)
+    strategy = SEALS(base, n_neighbors=3, index=index)
+    # From the subpool alone, and topped up from the pool (intp and uint64 make float64).
+    for n, expected in ((3, [101, 102, 103]), (5, [101, 102, 103, 0, 1])):
+        picks = strategy.select_rows(None, X, pool, n, labeled_indices=np.array([100]))
+        assert picks.dtype == np.intp and picks.tolist() == expected
+
+
+# Two tight groups of rows, A around e1 and B around e2, and four rows around e3. Offsets from
+# each group's first row (the anchors, rows 1 and 4) set the order of similarity: row 0 nearest
+# to row 1, then 2, then 3; row 5 nearest to row 4. Row 2 is nearer row 1 than row 5 is row 4.
+_GROUPS = np.array([
+    [1, 0.01, 0], [1, 0, 0], [1, 0, 0.03], [1, 0.06, 0],  # A: rows 0-3, anchor row 1
+    [0, 1, 0], [0.05, 1, 0], [0, 1, 0.08], [0, 1, 0.1],  # B: rows 4-7, anchor row 4
+    [0, 0, 1], [0.01, 0, 1], [0, 0.02, 1], [0.03, 0, 1],  # C: rows 8-11
+], dtype=np.float32)
+
+
+def _anchoral_subpool(labeled, seed=0, index=None, **params):
+    """The rows AnchorAL hands its base, all labeled rows of one class; its picks are those."""
+    base, calls = _recording_base()
+    pool = np.ones(len(_GROUPS), bool)
+    pool[labeled] = False
+    AnchorAL(base, index=index, **params).select_rows(
+        None, _GROUPS, pool, 1, labeled_indices=np.asarray(labeled),
+        y_labeled=np.zeros(len(labeled), int), random_state=seed)
+    return calls[0][0].tolist()
+
+
+def test_anchoral_keeps_the_rows_most_similar_to_its_anchor_row_0_included():
+    # One anchor, a share of one row: its nearest neighbour besides itself, which is row 0.
+    assert _anchoral_subpool([1], n_anchors=1, subpool_size=1) == [0]
+    # A share of two: the two most similar (0 and 2), not the least similar of those retrieved.
+    assert _anchoral_subpool([1], n_anchors=1, subpool_size=2) == [0, 2]
+
+
+def test_anchoral_retrieves_twice_each_anchors_share_so_every_anchor_contributes():
+    # Two anchors sharing 2 (or 3) rows: each retrieves 2 x (share // 2) = 2 neighbours, itself
+    # included, so each gives its nearest, though row 2 is nearer row 1 than row 5 is row 4.
+    for subpool_size in (2, 3):
+        for seed in range(8):  # every seed: the two anchors are drawn without replacement
+            assert _anchoral_subpool([1, 4], seed, n_anchors=2, subpool_size=subpool_size) == [
+                0, 5]
+
+
+def test_anchoral_searches_the_index_it_is_given():
+    # An index over the rows in reverse order: its row j is row 11 - j of the pool, so the
+    # anchor (row 1)'s nearest rows there are numbers 10 (itself) and 11, both pool rows here.
+    reversed_index = VectorIndex.build(_GROUPS[::-1])
+    assert _anchoral_subpool([1], n_anchors=1, subpool_size=1, index=reversed_index) == [10]
+    strategy = AnchorAL(index=reversed_index)
+    assert strategy.index is reversed_index and clone(strategy).index is reversed_index
+
+
+def _counting(monkeypatch, name):
+    """Count the calls of the classmethod ``VectorIndex.<name>`` (builds, or opens)."""
+    calls = []
+    real = getattr(VectorIndex, name)
+
+    def counted(cls, *args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(VectorIndex, name, classmethod(counted))
+    return calls
+
+
+def _seals_subpool(X, labeled, index):
+    """The subpool SEALS (3 neighbours per labeled row) hands its base."""
+    base, calls = _recording_base()
+    pool = np.ones(len(X), bool)
+    pool[labeled] = False
+    SEALS(base, n_neighbors=3, index=index).select_rows(
+        None, X, pool, 1, labeled_indices=np.asarray(labeled), random_state=0)
+    return calls[0][0].tolist()
+
+
+def test_an_index_given_by_path_is_opened_once_and_read_with_its_table(
+    clusters, tmp_path, monkeypatch
+):
+    X, _, _ = clusters
+    # Two saved indexes, the same size and time, whose tables list the next (previous) rows:
+    # lists no search would find, so each path's own index is recognisable.
+    paths = [tmp_path / "next.faiss", tmp_path / "previous.faiss"]
+    for path, step in zip(paths, (1, -1), strict=True):
+        VectorIndex.build(X, path=path)
+        table = (np.arange(1000)[:, None] + step * np.arange(1, 4)) % 1000
+        np.save(VectorIndex.table_path(path), table.astype(np.int32))
+    stat = paths[0].stat()
+    os.utime(paths[1], ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    opened = _counting(monkeypatch, "open")
+    for _ in range(2):  # a str, then a path-like: the same file, opened once
+        assert _seals_subpool(X, [100], str(paths[0])) == [101, 102, 103]
+        assert _seals_subpool(X, [100], paths[0]) == [101, 102, 103]
+        assert _seals_subpool(X, [100], paths[1]) == [97, 98, 99]
+    assert len(opened) == 2
+    with pytest.raises(FileNotFoundError, match="^no vector index at .*none.faiss'; build one"):
+        _seals_subpool(X, [100], tmp_path / "none.faiss")
+
+
+def test_pools_without_an_index_get_one_each_built_once_for_the_last_four(monkeypatch):
+    rng = np.random.RandomState(0)
+    # Five pools alive at once (different memory), the same shape and type.
+    pools = [rng.normal(size=(37, 5)).astype(np.float32) for _ in range(5)]
+    built = _counting(monkeypatch, "build")
+    for i in (0, 1, 2, 3, 0):  # pool 0 again: one of the last four, not built again
+        # Each pool's own neighbours: row 0's subpool is rows of that pool near its row 0.
+        nearest = VectorIndex.build(pools[i]).search(pools[i][:1], 3)[0][0, 1:]
+        del built[-1]  # (that reference build is not the strategy's)
+        assert sorted(_seals_subpool(pools[i], [0], None)) == sorted(nearest.tolist())
+    assert len(built) == 4
+    _seals_subpool(pools[4], [0], None)  # a fifth: the least recently used (pool 1) goes
+    _seals_subpool(pools[0], [0], None)
+    assert len(built) == 5
+    _seals_subpool(pools[1], [0], None)
+    assert len(built) == 6
+
+
+def test_seals_scoring_its_kept_block_builds_no_index_besides_the_one_given(monkeypatch):
+    # A pool of a shape no other test uses: no index of another pool at its memory is remembered.
+    X = np.random.RandomState(1).normal(size=(41, 6)).astype(np.float32)
+    index = _next_rows_index(X)
+    head = LogisticRegression().fit(X, np.arange(41) % 2)
+    built = _counting(monkeypatch, "build")
+    picks = SEALS("margin", n_neighbors=3, index=index).select_rows(
+        head, X, np.arange(41) != 10, 3, labeled_indices=np.array([10]), random_state=0)
+    assert sorted(picks.tolist()) == [11, 12, 13] and built == []
