@@ -32,6 +32,9 @@ __all__ = ["SEALS", "AnchorAL"]
 # size and modification time: opened once per process, not once per query (a million-row index
 # is gigabytes, and its memo of searches is kept).
 _AUTO_INDEXES: OrderedDict[tuple, VectorIndex] = OrderedDict()
+# The array owning each indexed pool's memory, by the same key: a pool freed and another one
+# allocated at its address must not get the old pool's index.
+_AUTO_OWNERS: dict[tuple, weakref.ref] = {}
 _OPENED_INDEXES: OrderedDict[tuple, VectorIndex] = OrderedDict()
 _INDEXES_KEPT = 4
 
@@ -58,7 +61,22 @@ def _index_for(index: Any, X: Any) -> VectorIndex:
         key = (str(path), stat.st_size, stat.st_mtime_ns)
         return _remembered(_OPENED_INDEXES, key, lambda: VectorIndex.open(path))
     key = (X.__array_interface__["data"][0], X.shape, X.strides, X.dtype.str)
-    return _remembered(_AUTO_INDEXES, key, lambda: VectorIndex.build(X))
+    owner = _memory_owner(X)
+    known = _AUTO_OWNERS.get(key)
+    if known is None or known() is not owner:
+        _AUTO_INDEXES.pop(key, None)
+        _AUTO_OWNERS[key] = weakref.ref(owner)
+    index = _remembered(_AUTO_INDEXES, key, lambda: VectorIndex.build(X))
+    for forgotten in _AUTO_OWNERS.keys() - _AUTO_INDEXES.keys():
+        del _AUTO_OWNERS[forgotten]
+    return index
+
+
+def _memory_owner(X: Any) -> Any:
+    """The array whose memory ``X`` views (``X`` itself if it owns it, or is a memmap)."""
+    while isinstance(getattr(X, "base", None), np.ndarray):
+        X = X.base
+    return X
 
 
 class _CandidateVectors:

@@ -530,3 +530,22 @@ def test_seals_scoring_its_kept_block_builds_no_index_besides_the_one_given(monk
     picks = SEALS("margin", n_neighbors=3, index=index).select_rows(
         head, X, np.arange(41) != 10, 3, labeled_indices=np.array([10]), random_state=0)
     assert sorted(picks.tolist()) == [11, 12, 13] and built == []
+
+
+def test_a_pool_allocated_where_a_freed_one_was_gets_an_index_of_its_own():
+    import gc
+
+    rng = np.random.RandomState(0)
+    labeled = np.array([0, 1])
+    pool = np.ones(3000, dtype=bool)
+    pool[labeled] = False
+    seals = SEALS("random", n_neighbors=5)
+    for _ in range(3):
+        # The same shape each time: the new pool often lands at the freed pool's address.
+        X = rng.normal(size=(3000, 8)).astype(np.float32)
+        picks = seals.select_rows(None, X, pool, 8, labeled_indices=labeled, random_state=0)
+        given = SEALS("random", n_neighbors=5, index=VectorIndex.build(X)).select_rows(
+            None, X, pool, 8, labeled_indices=labeled, random_state=0)
+        np.testing.assert_array_equal(picks, given)
+        del X
+        gc.collect()
