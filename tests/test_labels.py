@@ -90,8 +90,11 @@ def test_labels_of_the_wrong_type_are_shown_by_their_first_three(X):
     [
         ([20.0], "indices must be a 1-D array of integer row numbers, got float64 of shape (1,)."),
         ([20, 20], "indices repeat a row; give each row once per call."),
+        # Row 0 is in range: the row named is the first one outside 0..59.
+        ([0, 60, -1], "index 60 is out of range: X given to fit has 60 rows (0..59)."),
+        ([5, -1], "index -1 is out of range: X given to fit has 60 rows (0..59)."),
     ],
-    ids=["not-integers", "repeated"],
+    ids=["not-integers", "repeated", "past-the-end", "negative"],
 )
 def test_bad_row_numbers_are_called_indices_as_the_parameter_is(X, indices, message):
     with pytest.raises(InvalidInputError, match=f"^{re.escape(message)}$"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -122,3 +124,78 @@ def test_select_gathered_scores_every_chunk_of_a_long_piece(monkeypatch):
         gathered = MarginSampling().select_gathered(head, pieces, mask, n)
         np.testing.assert_array_equal(gathered, MarginSampling().select_rows(head, X, mask, n))
         assert np.unique(gathered).size == n and mask[gathered].all()
+
+
+def test_margin_random_ties_are_those_of_the_gathered_pool_whatever_the_chunking():
+    # Tie keys are drawn for every row of X in row order, so chunks that are scored as views,
+    # chunks whose few pool rows are gathered, and select_gathered all break ties alike.
+    head, X = grid_head(60), rows_of(60)
+    mask = np.zeros(60, dtype=bool)
+    mask[:25] = True  # mostly-pool chunks
+    mask[25::7] = True  # then a pool row here and there
+    strategy = MarginSampling(random_tie_break=True)
+    gathered = strategy.select_gathered(head, [(np.arange(60), X)], mask, 8, random_state=5)
+    for chunk_rows in (None, 1, 4, 7, 13):
+        picks = strategy.select_rows(head, X, mask, 8, chunk_rows=chunk_rows, random_state=5)
+        np.testing.assert_array_equal(picks, gathered)
+    # The ties matter on this head: another seed breaks them otherwise.
+    other = strategy.select_gathered(head, [(np.arange(60), X)], mask, 8, random_state=6)
+    assert not np.array_equal(other, gathered)
+
+
+class ThreadsOfMargin(MarginSampling):
+    """Margin sampling that records which thread scored each chunk."""
+
+    def score(self, estimator, X_pool, **context):
+        self.threads.add(threading.get_ident())
+        return super().score(estimator, X_pool, **context)
+
+
+class ThreadsOfAStatefulScore(ThreadsOfMargin):
+    parallel_chunks = False  # as a strategy whose chunks share state or random draws
+
+
+def _scoring_threads(strategy, n_jobs):
+    from skprepal.strategies._pool_scoring import pool_scoring  # what the learner's n_jobs sets
+
+    head, X, pool = grid_head(80), rows_of(80), np.ones(80, dtype=bool)
+    strategy.threads = set()
+    with pool_scoring(n_jobs):
+        picks = strategy.select_rows(head, X, pool, 5, chunk_rows=10)
+    np.testing.assert_array_equal(picks, MarginSampling().select_rows(head, X, pool, 5))
+    return strategy.threads
+
+
+def test_n_jobs_scores_the_chunks_of_a_parallel_strategy_on_worker_threads():
+    assert ThreadsOfMargin.parallel_chunks
+    threads = _scoring_threads(ThreadsOfMargin(), 2)
+    assert threading.get_ident() not in threads and 1 <= len(threads) <= 2
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_a_strategy_not_marked_parallel_is_scored_on_the_calling_thread_only(n_jobs):
+    # Its chunks may share state (MC dropout's draws), and thread-local settings (torch's grad
+    # mode) are the caller's only on the caller's thread.
+    assert _scoring_threads(ThreadsOfAStatefulScore(), n_jobs) == {threading.get_ident()}
+
+
+class ViewsOfMargin(MarginSampling):
+    """Margin sampling that records, per chunk it scores, whether the chunk is a view of X."""
+
+    def score(self, estimator, X_pool, **context):
+        self.views.append(np.shares_memory(X_pool, self.X))
+        return super().score(estimator, X_pool, **context)
+
+
+def test_mostly_pool_chunks_are_scored_as_views_and_scattered_pool_rows_as_one_copy():
+    head, X = grid_head(60), rows_of(60)
+    mask = np.ones(60, dtype=bool)
+    mask[:30:10] = False  # chunks 0-2 of 10 rows: nine pool rows each
+    mask[30:] = False
+    mask[35::10] = True  # chunks 3-5: one pool row each
+    strategy = ViewsOfMargin()
+    strategy.X, strategy.views = X, []
+    picks = strategy.select_rows(head, X, mask, 5, chunk_rows=10)
+    # No copy of a chunk that is mostly pool; the three scattered rows are scored in one call.
+    assert strategy.views == [True, True, True, False]
+    np.testing.assert_array_equal(picks, MarginSampling().select_rows(head, X, mask, 5))

@@ -327,6 +327,20 @@ def test_reads_the_pool_in_bounded_pieces(strategy, monkeypatch):
     np.testing.assert_array_equal(picks, same)
 
 
+def test_scattered_pool_rows_are_gathered_into_full_copies_of_chunk_rows_rows():
+    X, _, head, _, _ = _pool_problem()
+    # One pool row in ten: every chunk of 50 rows holds 5, too few to score it as a view.
+    pool = np.zeros(2000, dtype=bool)
+    pool[::10] = True
+    rows_only = RowsOnly(X)
+    picks = MarginSampling().select_rows(head, rows_only, pool, 20, chunk_rows=50)
+    # The 200 candidates are read in 4 copies of 50 rows: never more rows at once than a chunk,
+    # and no more calls of the head than that allows.
+    assert rows_only.reads == [50, 50, 50, 50]
+    np.testing.assert_array_equal(picks, MarginSampling().select_rows(head, X, pool, 20))
+    assert pool[picks].all() and np.unique(picks).size == 20
+
+
 def test_seals_given_an_index_reads_only_rows_of_the_pool_and_builds_no_index_of_its_own():
     from skprepal.strategies import SEALS, VectorIndex
 

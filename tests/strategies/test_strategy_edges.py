@@ -18,6 +18,7 @@ from skprepal.strategies import (
     LeastConfidence,
     MarginSampling,
     QueryStrategy,
+    ScoreStrategy,
     _registry,
     available_strategies,
     register_strategy,
@@ -314,3 +315,93 @@ def test_the_default_select_rows_tells_the_strategy_which_rows_of_x_its_pool_is(
     pool_mask = np.array([1, 0, 1, 1, 0, 0, 1, 1, 0, 0], dtype=bool)
     rows = PicksTheLastRows().select_rows(None, X, pool_mask, 3)
     assert rows.tolist() == [7, 6, 3]
+
+
+class RecordsItsPool(QueryStrategy):
+    """Picks the first rows and keeps the pool it was handed, to see what reached ``select``."""
+
+    def select(self, estimator, X_pool, n, **context):
+        self.seen = X_pool
+        return np.arange(n)
+
+
+class RecordsItsVectors(RecordsItsPool):
+    needs_vectors = True
+
+
+def _refusal(shape, dtype):
+    return (
+        f"query strategy 'RecordsItsVectors' measures distances between samples and needs numeric "
+        f"vectors of shape (n_samples, n_features), but got an array of shape {shape} and dtype "
+        f"{dtype}. For texts, put a FrozenLLMTransformer before the learner, e.g. "
+        "Pipeline([('embed', FrozenLLMTransformer()), ('al', PRepALLearner())])."
+    )
+
+
+@pytest.mark.parametrize(
+    "pool, shape, dtype",
+    [
+        (["a cat", "a dog"], "(2,)", "<U5"),  # a list of texts, the usual mistake
+        (np.array([["a cat"], ["a dog"]]), "(2, 1)", "<U5"),  # two dimensions, but texts
+        (np.array([0.5, 1.5]), "(2,)", "float64"),  # numbers, but one per sample
+    ],
+    ids=["texts", "2-d-texts", "1-d-numbers"],
+)
+def test_a_vector_strategy_refuses_what_is_not_vectors_and_says_what_to_do(pool, shape, dtype):
+    with pytest.raises(InvalidInputError) as refused:
+        RecordsItsVectors()(None, pool, 1)
+    assert str(refused.value) == _refusal(shape, dtype)
+
+
+def test_a_vector_strategy_gets_float_vectors_without_a_copy_of_a_float_or_sparse_pool():
+    import scipy.sparse as sp
+
+    strategy = RecordsItsVectors()
+    # Whole numbers (counts, flags) become float64 vectors.
+    for pool in ([[1, 2], [3, 4]], np.array([[1, 2], [3, 4]]), np.array([[True], [False]])):
+        strategy(None, pool, 1)
+        assert strategy.seen.dtype == np.float64
+        np.testing.assert_array_equal(strategy.seen, np.asarray(pool, dtype=np.float64))
+    # A float32 pool (a memmap of embeddings) and a sparse matrix of counts (a
+    # CountVectorizer's) are handed on as they are: a float64 copy would double the memory.
+    for pool in (np.ones((3, 2), dtype=np.float32), np.ones((3, 2)),
+                 sp.csr_matrix(np.eye(3, dtype=np.int64))):
+        strategy(None, pool, 1)
+        assert strategy.seen is pool
+
+
+@pytest.mark.parametrize(
+    "X",
+    [np.arange(20.0).reshape(10, 2), "sparse", [f"text {i}" for i in range(10)]],
+    ids=["array", "sparse", "list"],
+)
+def test_the_default_select_rows_hands_the_pool_rows_in_the_container_of_x(X):
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix(np.arange(20.0).reshape(10, 2)) if isinstance(X, str) else X
+    pool_mask = np.array([1, 0, 1, 1, 0, 0, 1, 1, 0, 0], dtype=bool)
+    strategy = RecordsItsPool()
+    strategy.select_rows(None, X, pool_mask, 2)
+    # An array stays an array and a sparse matrix sparse (not a list of their rows).
+    assert type(strategy.seen) is type(X)
+    if isinstance(X, list):
+        assert strategy.seen == [X[i] for i in np.flatnonzero(pool_mask)]
+    else:
+        dense = X.toarray() if sp.issparse(X) else X
+        seen = strategy.seen.toarray() if sp.issparse(X) else strategy.seen
+        np.testing.assert_array_equal(seen, dense[pool_mask])
+
+
+class SignedFirstColumn(ScoreStrategy):
+    """Scores a row by its first value times ``sign``, which it reads from the query's context."""
+
+    def score(self, estimator, X_pool, **context):
+        return context["sign"] * np.asarray(X_pool)[:, 0]
+
+
+def test_a_score_strategy_gets_the_query_context_in_score():
+    X = np.c_[np.arange(6.0), np.zeros(6)]
+    pool_mask = np.ones(6, dtype=bool)
+    strategy = SignedFirstColumn()
+    assert strategy(None, X, 2, sign=-1.0).tolist() == [0, 1]
+    assert strategy.select_rows(None, X, pool_mask, 2, sign=1.0).tolist() == [5, 4]
