@@ -405,3 +405,133 @@ def test_a_score_strategy_gets_the_query_context_in_score():
     strategy = SignedFirstColumn()
     assert strategy(None, X, 2, sign=-1.0).tolist() == [0, 1]
     assert strategy.select_rows(None, X, pool_mask, 2, sign=1.0).tolist() == [5, 4]
+
+
+def test_top_n_ranks_nan_and_none_scores_last_even_when_it_keeps_fewer_than_all():
+    # A NaN (or a missing None) score is the lowest: it must neither win nor be dropped when
+    # only some rows are kept (n < len), where the n-th highest score sets the cut.
+    assert top_n(np.array([np.nan, 0.1, 0.5]), 2).tolist() == [2, 1]
+    assert top_n([0.2, None, 0.7], 3).tolist() == [2, 0, 1]
+
+
+def test_a_running_top_n_is_an_empty_row_array_before_any_chunk_and_keeps_none_of_nothing():
+    from skprepal.strategies import RunningTopN
+
+    # The result indexes X: it is an intp array even when nothing was offered yet.
+    fresh = RunningTopN(3).result()
+    assert fresh.dtype == np.intp and fresh.size == 0
+    # Keeping none of an empty chunk is an empty result, not an error.
+    none = RunningTopN(0)
+    none.update(np.empty(0), np.empty(0), np.empty(0, dtype=np.intp))
+    assert none.result().dtype == np.intp and none.result().size == 0
+
+
+def test_score_chunk_rows_counts_every_value_as_eight_bytes_with_a_floor_of_256():
+    from skprepal.strategies._base import SCORE_CHUNK_BYTES, score_chunk_rows
+
+    # 384-d embeddings: 16 MiB / (8 bytes * 384) = 5461 rows, as SCORE_CHUNK_BYTES says.
+    assert score_chunk_rows(np.empty((0, 384))) == 5461
+    # One value per row (a column, a 1-D array, a list of texts): 16 MiB / 8 bytes.
+    for X in (np.empty((0, 1)), np.empty(0), ["a text", "another"]):
+        assert score_chunk_rows(X) == SCORE_CHUNK_BYTES // 8
+    # Very wide rows still come 256 at a time.
+    assert score_chunk_rows(np.empty((0, 100_000))) == 256
+
+
+class FirstColumnOfVectors(ScoreStrategy):
+    """Scores a row by its first value; keeps the length of every chunk it scores."""
+
+    name = "first_column_of_vectors"
+    needs_vectors = True
+
+    def score(self, estimator, X_pool, **context):
+        self.chunks = [*getattr(self, "chunks", []), X_pool.shape[0]]
+        return np.asarray(X_pool)[:, 0]
+
+
+def test_score_strategy_select_rows_chunks_by_the_width_of_x_or_by_chunk_rows():
+    # 600 rows of 100,000 values (a broadcast view: no memory) come 256 rows per chunk.
+    wide = np.broadcast_to(np.zeros(1), (600, 100_000))
+    strategy = FirstColumnOfVectors()
+    strategy.select_rows(None, wide, np.ones(600, dtype=bool), 2)
+    assert strategy.chunks == [256, 256, 88]
+    # chunk_rows=1 scores one row at a time (0 is raised to 1).
+    for chunk_rows in (1, 0):
+        strategy = FirstColumnOfVectors()
+        picks = strategy.select_rows(
+            None, np.arange(6.0).reshape(3, 2), np.ones(3, dtype=bool), 1, chunk_rows=chunk_rows
+        )
+        assert picks.tolist() == [2] and strategy.chunks == [1, 1, 1]
+
+
+def test_score_strategy_select_rows_of_none_is_an_empty_row_array_without_scoring():
+    X = np.arange(8.0).reshape(4, 2)
+    for pool_mask, n in ((np.ones(4, dtype=bool), 0), (np.zeros(4, dtype=bool), 3)):
+        strategy = FirstColumnOfVectors()
+        picks = strategy.select_rows(None, X, pool_mask, n)
+        # Nothing to pick: an intp array (it indexes X), and no chunk was scored.
+        assert picks.dtype == np.intp and picks.size == 0
+        assert not hasattr(strategy, "chunks")
+
+
+def test_random_tie_break_without_a_random_state_is_seeded_and_ignores_numpy_global_seed():
+    # Without the learner's random_state the random ties are still reproducible: those of
+    # random_state=0, whatever the global numpy seed is.
+    X = np.zeros((40, 2))
+    strategy = FirstColumnOfVectors(random_tie_break=True)
+    seeded = strategy(None, X, 5, random_state=0).tolist()
+    assert seeded != list(range(5))  # the ties are broken at random, not by position
+    for global_seed in (1, 2):
+        np.random.seed(global_seed)
+        assert strategy(None, X, 5).tolist() == seeded
+        np.random.seed(global_seed)
+        assert strategy.select_rows(None, X, np.ones(40, dtype=bool), 5).tolist() == seeded
+
+
+def test_a_score_strategy_names_itself_when_a_chunk_is_not_vectors_or_scored_wrongly():
+    # select_gathered checks each gathered piece: texts are refused, naming the strategy.
+    texts = [(np.arange(2), np.array(["a cat", "a dog"]))]
+    with pytest.raises(InvalidInputError, match="query strategy 'first_column_of_vectors'"):
+        FirstColumnOfVectors().select_gathered(None, texts, np.ones(2, dtype=bool), 1)
+
+    class OneScoreTooFew(FirstColumnOfVectors):
+        def score(self, estimator, X_pool, **context):
+            return np.zeros(X_pool.shape[0] - 1)
+
+    named = "query strategy 'first_column_of_vectors' scored 3 rows"
+    with pytest.raises(InvalidInputError, match=named):
+        OneScoreTooFew().select_rows(None, np.zeros((3, 2)), np.ones(3, dtype=bool), 1)
+
+
+def test_random_sampling_of_none_is_an_empty_row_array_and_leaves_the_rng_alone():
+    from skprepal.strategies import RandomSampling
+
+    X = np.zeros((5, 2))
+    for pool_mask, n in ((np.ones(5, dtype=bool), 0), (np.zeros(5, dtype=bool), 2)):
+        rng = np.random.RandomState(0)
+        picks = RandomSampling().select_rows(None, X, pool_mask, n, random_state=rng)
+        assert picks.dtype == np.intp and picks.size == 0
+        # Asking for no rows draws nothing: the next draw is the seed's first.
+        assert rng.randint(10**9) == np.random.RandomState(0).randint(10**9)
+
+
+def test_random_sampling_select_rows_hands_the_head_to_select():
+    from skprepal.strategies import RandomSampling
+
+    class RecordsTheHead(RandomSampling):
+        def select(self, estimator, X_pool, n, **context):
+            self.head = estimator
+            return super().select(estimator, X_pool, n, **context)
+
+    strategy, head = RecordsTheHead(), object()
+    strategy.select_rows(head, np.zeros((4, 2)), np.ones(4, dtype=bool), 2, random_state=0)
+    assert strategy.head is head
+
+
+def test_score_strategy_select_rows_of_a_list_reads_the_first_row_and_the_pool_rows_only():
+    # A list of vectors whose rows outside the pool are placeholders (None): the up-front check
+    # looks at the first row only, and the few pool rows of a chunk are gathered before they are
+    # scored, so the placeholders are never turned into vectors.
+    X = [np.array([0.0, 1.0]), None, None, None, np.array([4.0, 5.0])]
+    pool_mask = np.array([1, 0, 0, 0, 1], dtype=bool)
+    assert FirstColumnOfVectors().select_rows(None, X, pool_mask, 1).tolist() == [4]
