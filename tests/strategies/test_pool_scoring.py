@@ -105,3 +105,75 @@ def test_the_margin_is_the_gap_between_the_two_highest_probabilities_ties_includ
     np.testing.assert_array_equal(uncertainty(proba, "margin"), expected)
     # The same numbers laid out by column (as the fast product returns them).
     np.testing.assert_array_equal(uncertainty(np.asfortranarray(proba), "margin"), expected)
+
+
+def test_scoring_settings_hold_only_inside_pool_scoring():
+    from skprepal.strategies._pool_scoring import in_pool_scoring, pool_scoring, scoring_threads
+
+    assert not in_pool_scoring() and scoring_threads() == 1  # a plain call scores on one thread
+    with pool_scoring(3):
+        assert in_pool_scoring() and scoring_threads() == 3
+    assert not in_pool_scoring() and scoring_threads() == 1
+
+
+def test_an_unfitted_logistic_regression_is_left_to_its_own_predict_proba():
+    from skprepal.strategies._pool_scoring import linear_proba
+
+    # No coef_ or intercept_: None, so that scikit-learn's NotFittedError is what the user sees.
+    assert linear_proba(LogisticRegression(), X32[:10]) is None
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize(
+    "fit_dtype, pool_dtype", [(np.float64, np.float32), (np.float32, np.float64)]
+)
+def test_a_head_fitted_on_other_floats_than_the_pool_gets_scikit_learns_probabilities(
+    n_classes, fit_dtype, pool_dtype
+):
+    from skprepal.strategies._pool_scoring import linear_proba
+
+    # coef_ and intercept_ keep the fit's dtype; the product is in the pool's.
+    rng = np.random.RandomState(n_classes)
+    X = rng.randn(600, 8)
+    y = rng.randint(0, n_classes, 600)
+    head = LogisticRegression().fit(X[:300].astype(fit_dtype), y[:300])
+    assert head.coef_.dtype == fit_dtype and head.intercept_.dtype == fit_dtype
+    pool = X[300:].astype(pool_dtype)
+    fast = linear_proba(head, pool)
+    assert fast is not None and fast.dtype == pool_dtype
+    np.testing.assert_allclose(fast, head.predict_proba(pool), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_product_drops_exactly_the_coefficients_below_max_weight_times_eps_squared(dtype):
+    from scipy.special import expit
+
+    from skprepal.strategies._pool_scoring import linear_proba
+
+    eps = float(np.finfo(dtype).eps)
+    cut = eps**2  # max |w| is 1
+    head = LogisticRegression()
+    head.classes_ = np.array([0, 1])
+    # Powers of two, so each row's one huge feature times its coefficient is exactly 1.
+    head.coef_ = np.array([[1.0, cut, cut / 2, eps]])
+    head.intercept_ = np.array([0.0])
+    X = np.diag([1.0, 1 / cut, 2 / cut, 1 / eps]).astype(dtype)
+    fast = linear_proba(head, X)
+    # Kept: the largest, one at the cut exactly, one well above it; dropped: the one below.
+    np.testing.assert_allclose(fast[:, 1], expit([1.0, 1.0, 0.0, 1.0]), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_softmax_of_large_decisions_is_finite_and_scikit_learns(dtype):
+    from skprepal.strategies._pool_scoring import linear_proba
+
+    head = LogisticRegression()
+    head.classes_ = np.array([0, 1, 2])
+    head.coef_ = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    head.intercept_ = np.zeros(3)
+    # Decisions (800, 799, 0) and (0, -1, 0): exp(800) overflows and exp(-800) underflows in
+    # both dtypes unless each row is shifted by its own largest decision.
+    X = np.array([[800.0, 799.0], [0.0, -1.0]], dtype=dtype)
+    fast = linear_proba(head, X)
+    assert np.isfinite(fast).all()
+    np.testing.assert_allclose(fast, head.predict_proba(X), rtol=0, atol=1e-6)
