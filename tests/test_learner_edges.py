@@ -595,9 +595,7 @@ def test_the_initial_strategy_gets_no_head_while_only_one_class_is_labeled(blobs
     assert RecordsWhatItIsHanded.handed[-1][:2] == (None, None)
 
 
-def test_the_query_randomness_depends_on_the_label_state(
-    blobs, monkeypatch
-):
+def test_the_query_randomness_depends_on_the_label_state(blobs, monkeypatch):
     X, _ = blobs
     monkeypatch.setattr(RecordsWhatItIsHanded, "handed", [])
     pool = np.full(len(X), -1)

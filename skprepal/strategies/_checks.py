@@ -168,8 +168,7 @@ def check_drives_the_learner(strategy: QueryStrategy) -> None:
 
 
 def _learner_query(learner: Any, which: str, n: int) -> np.ndarray:
-    """``learner.query(n)``; the learner's refusal of the picks (a labeled or skipped row, a
-    repeat) fails the check."""
+    """``learner.query(n)``; the learner refusing the picks (a labeled or skipped row) fails."""
     try:
         picks = learner.query(n)
     except InvalidInputError as exc:
