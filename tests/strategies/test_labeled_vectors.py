@@ -63,10 +63,10 @@ def test_dense_labeled_rows_take_the_dtype_of_a_dense_pool():
     ids=["sparse-labeled", "sparse-pool", "both-sparse"],
 )
 def test_labeled_rows_are_not_cast_where_either_side_is_sparse(labeled_sparse, pool_sparse):
-    # Only a dense pair is cast. With an integer pool (word counts, say) a cast would truncate
-    # the labeled rows' fractions; here they come back as they were given.
-    labeled = np.array([[0.25, 1.5], [2.0, -3.0]])
-    pool = np.array([[0, 1], [3, 0], [2, 2]], dtype=np.int64)
+    # Only a dense pair is cast. Beside a float32 pool a cast would round the labeled rows to
+    # float32 (0.1 and 1/3 are not float32 numbers); here they come back as they were given.
+    labeled = np.array([[0.1, 1 / 3], [2.0, -3.0]])
+    pool = np.array([[0, 1], [3, 0], [2, 2]], dtype=np.float32)
     out = labeled_vectors(
         {"X_labeled": sp.csr_matrix(labeled) if labeled_sparse else labeled},
         sp.csr_matrix(pool) if pool_sparse else pool,

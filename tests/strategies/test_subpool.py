@@ -542,7 +542,8 @@ def test_a_pool_allocated_where_a_freed_one_was_gets_an_index_of_its_own():
     seals = SEALS("random", n_neighbors=5)
     for _ in range(3):
         # The same shape each time: the new pool often lands at the freed pool's address.
-        X = rng.normal(size=(3000, 8)).astype(np.float32)
+        # A view of a wider array: the index belongs to the array that owns the memory.
+        X = rng.normal(size=(3000, 9)).astype(np.float32)[:, :8]
         picks = seals.select_rows(None, X, pool, 8, labeled_indices=labeled, random_state=0)
         given = SEALS("random", n_neighbors=5, index=VectorIndex.build(X)).select_rows(
             None, X, pool, 8, labeled_indices=labeled, random_state=0)
