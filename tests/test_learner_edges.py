@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import time
 
 import numpy as np
 import pytest
@@ -707,3 +708,14 @@ def test_labels_of_more_than_one_dimension_are_refused_by_their_shape():
     expected = "labels are one per row, a 1-D sequence; got an array of shape (1, 2)."
     assert str(refused.value) == expected
     assert learner.labeled_indices_.tolist() == [0, 1]
+
+
+def test_the_history_records_the_seconds_each_query_and_refit_took(blobs):
+    X, y = blobs
+    start = time.perf_counter()
+    learner = PRepALLearner(batch_size=10, initial_size=10, budget=40, random_state=0).fit(X, y)
+    elapsed = time.perf_counter() - start
+    # Durations, not clock readings: each at least zero, together within the fit's own time.
+    seconds = [(r["query_seconds"], r["fit_seconds"]) for r in learner.history_]
+    assert len(seconds) == 4 and all(q >= 0 and f >= 0 for q, f in seconds)
+    assert sum(q + f for q, f in seconds) <= elapsed
