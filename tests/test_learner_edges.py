@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import warnings
 import time
 
 import numpy as np
@@ -719,3 +720,48 @@ def test_the_history_records_the_seconds_each_query_and_refit_took(blobs):
     seconds = [(r["query_seconds"], r["fit_seconds"]) for r in learner.history_]
     assert len(seconds) == 4 and all(q >= 0 and f >= 0 for q, f in seconds)
     assert sum(q + f for q, f in seconds) <= elapsed
+
+
+def test_a_head_fit_on_one_label_per_class_is_logged_once_with_the_warning(caplog):
+    import logging
+
+    X, y = make_blobs(n_samples=120, centers=40, n_features=4, random_state=0)
+    partial = np.full(120, -1)
+    first = [int(np.flatnonzero(y == c)[0]) for c in range(40)]
+    partial[first] = y[first]
+    with caplog.at_level(logging.INFO, logger="skprepal"):
+        learner = PRepALLearner(random_state=0).fit(X, partial)
+        rows = learner.query(5)
+        learner.teach(rows, y[rows])
+    logged = [r.getMessage() for r in caplog.records
+              if r.getMessage().startswith("fitting a head on fewer than two labels per class: ")]
+    assert len(logged) == 1 and "The number of unique classes is greater than 50%" in logged[0]
+
+
+class WarnsInFit(LogisticRegression):
+    def fit(self, X, y, sample_weight=None):
+        warnings.warn("from the head's own fit", RuntimeWarning, stacklevel=1)
+        return super().fit(X, y, sample_weight)
+
+
+def test_other_warnings_of_the_heads_fit_reach_the_user_as_raised():
+    X, y = make_blobs(n_samples=60, centers=2, n_features=3, random_state=0)
+    with pytest.warns(RuntimeWarning, match="^from the head's own fit$") as caught:
+        PRepALLearner(estimator=WarnsInFit(), random_state=0).fit(X, np.where(
+            np.arange(60) < 10, y, -1))
+    (warning,) = [w for w in caught if "own fit" in str(w.message)]
+    assert warning.category is RuntimeWarning and warning.filename == __file__
+    assert warning.lineno == WarnsInFit.fit.__code__.co_firstlineno + 1
+
+
+def test_the_history_holds_skipped_and_forgotten_rows_as_row_arrays():
+    X, y = make_blobs(n_samples=60, centers=2, n_features=3, random_state=0)
+    learner = PRepALLearner(random_state=0).fit(X, np.where(np.arange(60) < 10, y, -1))
+    rows = learner.query(5)
+    learner.skip(rows[:2]).forget([0]).teach(rows[2:], y[rows[2:]])
+    # forget() refits at once: its entry records the rows skipped and forgotten since the last.
+    (entry,) = [h for h in learner.history_ if h["skipped"].size]
+    assert sorted(entry["skipped"].tolist()) == sorted(rows[:2].tolist())
+    assert entry["forgotten"].tolist() == [0]
+    arrays = [h[key] for h in learner.history_ for key in ("skipped", "forgotten")]
+    assert all(a.dtype == np.intp for a in arrays) and arrays[0].size == 0
