@@ -765,3 +765,37 @@ def test_the_history_holds_skipped_and_forgotten_rows_as_row_arrays():
     assert entry["forgotten"].tolist() == [0]
     arrays = [h[key] for h in learner.history_ for key in ("skipped", "forgotten")]
     assert all(a.dtype == np.intp for a in arrays) and arrays[0].size == 0
+
+
+class RecordsItsLabels(QueryStrategy):
+    """Picks the first pool rows; records the dtype and values of the y_labeled it is handed."""
+
+    seen: list = []
+
+    def select(self, estimator, X_pool, n, **context):
+        RecordsItsLabels.seen.append(context["y_labeled"])
+        return np.arange(n)
+
+
+@pytest.mark.parametrize(
+    "labels, dtype",
+    [([1, 0], np.int64), ([True, False], np.bool_), ([1.0, 2.0], np.float64), (["a", "b"], "<U1")],
+    ids=["int", "bool", "float", "str"],
+)
+def test_a_cold_start_hands_strategies_its_labels_in_the_type_they_share(
+    monkeypatch, labels, dtype
+):
+    # A cold start holds labels as objects; strategies get them as plain numpy labels.
+    monkeypatch.setattr(RecordsItsLabels, "seen", [])
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    learner = PRepALLearner(initial_strategy=RecordsItsLabels(), query_strategy=RecordsItsLabels(),
+                            missing_label=None, random_state=0)
+    learner.fit(X, np.full(20, None, dtype=object))
+    learner.query(2)
+    learner.teach([0], [labels[0]])
+    learner.query(2)
+    learner.teach([1], [labels[1]])
+    learner.query(2)
+    one, two = RecordsItsLabels.seen[-2], RecordsItsLabels.seen[-1]
+    assert one.dtype == np.dtype(dtype) and one.tolist() == [labels[0]]
+    assert two.dtype == np.dtype(dtype) and two.tolist() == list(labels)
