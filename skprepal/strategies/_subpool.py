@@ -31,15 +31,14 @@ __all__ = ["SEALS", "AnchorAL"]
 # of state, and a pool is indexed once per process. Indexes given by path, by the file's path,
 # size and modification time: opened once per process, not once per query (a million-row index
 # is gigabytes, and its memo of searches is kept).
-_AUTO_INDEXES: OrderedDict[tuple, VectorIndex] = OrderedDict()
-# The array owning each indexed pool's memory, by the same key: a pool freed and another one
-# allocated at its address must not get the old pool's index.
-_AUTO_OWNERS: dict[tuple, weakref.ref] = {}
+# A built index is kept with a weak reference to the array owning its pool's memory: a pool
+# freed and another one allocated at its address must not get the old pool's index.
+_AUTO_INDEXES: OrderedDict[tuple, tuple[weakref.ref, VectorIndex]] = OrderedDict()
 _OPENED_INDEXES: OrderedDict[tuple, VectorIndex] = OrderedDict()
 _INDEXES_KEPT = 4
 
 
-def _remembered(cache: OrderedDict[tuple, VectorIndex], key: tuple, make: Any) -> VectorIndex:
+def _remembered(cache: OrderedDict[tuple, Any], key: tuple, make: Any) -> Any:
     """``cache[key]``, made by ``make()`` if missing; the least recently used go beyond a few."""
     if key not in cache:
         cache[key] = make()
@@ -62,14 +61,10 @@ def _index_for(index: Any, X: Any) -> VectorIndex:
         return _remembered(_OPENED_INDEXES, key, lambda: VectorIndex.open(path))
     key = (X.__array_interface__["data"][0], X.shape, X.strides, X.dtype.str)
     owner = _memory_owner(X)
-    known = _AUTO_OWNERS.get(key)
-    if known is None or known() is not owner:
-        _AUTO_INDEXES.pop(key, None)
-        _AUTO_OWNERS[key] = weakref.ref(owner)
-    index = _remembered(_AUTO_INDEXES, key, lambda: VectorIndex.build(X))
-    for forgotten in _AUTO_OWNERS.keys() - _AUTO_INDEXES.keys():
-        del _AUTO_OWNERS[forgotten]
-    return index
+    kept = _AUTO_INDEXES.get(key)
+    if kept is not None and kept[0]() is not owner:
+        del _AUTO_INDEXES[key]
+    return _remembered(_AUTO_INDEXES, key, lambda: (weakref.ref(owner), VectorIndex.build(X)))[1]
 
 
 def _memory_owner(X: Any) -> Any:
