@@ -176,7 +176,8 @@ def label_storage(y: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
         cast = np.asarray(classes.tolist(), dtype=y.dtype)
         if all(a == b for a, b in zip(cast.tolist(), classes.tolist(), strict=True)):
             return y.copy()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        # A class y's dtype cannot hold (a string beside int labels, 300 beside int8 ones).
         pass
     return y.astype(object)
 
@@ -242,7 +243,7 @@ def check_labels_for(
             # A label that changes when stored (1.5 into integer labels) is refused, not rounded.
             if not all(a == b for a, b in zip(cast.tolist(), values, strict=True)):
                 raise ValueError("lossy cast")
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             raise InvalidInputError(
                 f"labels {list(values[:3])!r}... do not fit the labels given to fit (dtype "
                 f"{dtype}); use labels of the same type."

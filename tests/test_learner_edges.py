@@ -345,6 +345,42 @@ def test_declared_classes_keep_their_type(blobs):
 
 
 @pytest.mark.parametrize(
+    "y, classes, missing",
+    [
+        (np.full(300, -1), ["neg", "pos"], -1),
+        (np.full(300, -1, dtype=np.int8), [0, 300], -1),
+        (np.full(300, "", dtype="<U1"), ["neg", "pos"], ""),
+    ],
+    ids=["names-beside-int", "300-beside-int8", "long-names-beside-U1"],
+)
+def test_declared_classes_the_unlabeled_y_cannot_hold_are_taught_as_given(
+    blobs, y, classes, missing
+):
+    X, _ = blobs
+    learner = PRepALLearner(classes=classes, missing_label=missing, random_state=0).fit(X, y)
+    learner.teach([0, 1], classes)
+    assert learner.y_labeled_.tolist() == classes
+
+
+def test_declared_classes_y_can_hold_keep_its_dtype(blobs):
+    X, _ = blobs
+    learner = PRepALLearner(classes=[2, 0, 1], random_state=0).fit(X, np.full(300, -1))
+    learner.teach([0, 1, 2], [2, 0, 1])
+    assert learner.y_labeled_.dtype == np.full(1, -1).dtype
+    assert learner.y_labeled_.tolist() == [2, 0, 1]
+
+
+def test_a_label_its_integer_type_cannot_hold_is_refused(blobs):
+    X, y = blobs
+    y = np.where(np.arange(300) < 20, y, -1).astype(np.int8)
+    learner = PRepALLearner(missing_label=-1, random_state=0).fit(X, y)
+    with pytest.raises(InvalidInputError, match=r"labels \[300\]\.\.\. do not fit the labels given "
+                       r"to fit \(dtype int8\)"):
+        learner.teach([20], [300])
+    assert learner.labeled_indices_.size == 20
+
+
+@pytest.mark.parametrize(
     "classes, first_labels, message",
     [
         (np.array([1, "a"], dtype=object), [None], r"^classes=array\(\[1, 'a'\], dtype=object\) "
