@@ -79,6 +79,24 @@ def test_a_pickle_holds_no_memmap_rows_and_maps_the_file_again(tmp_path):
     np.testing.assert_array_equal(stale.query(), learner.query())
 
 
+@pytest.mark.parametrize(
+    "view, rows_on_disk",
+    [(lambda a: a[1000:], True), (lambda a: a[::2], False), (lambda a: a.copy(), False)],
+    ids=["row-slice", "strided", "copy"],
+)
+def test_a_pickle_of_a_view_of_a_memmap_restores_the_same_rows(tmp_path, view, rows_on_disk):
+    # A slice of rows is mapped again at its own offset in the file; a strided view and a copy
+    # (an np.memmap without a file) cannot be, and go into the pickle.
+    X, y = make_blobs(n_samples=5000, centers=4, n_features=64, random_state=0)
+    pool = view(_memmap(tmp_path / "pool.npy", X.astype(np.float32)))
+    learner = _session(pool, view(y))
+    data = pickle.dumps(learner)
+    assert (len(data) < pool.nbytes / 10) is rows_on_disk
+    restored = pickle.loads(data)
+    np.testing.assert_array_equal(restored.query(), learner.query())
+    np.testing.assert_array_equal(restored.decision_function(pool), learner.decision_function(pool))
+
+
 def test_an_in_memory_pool_is_pickled_with_the_learner(blobs):
     X, y = blobs
     learner = _session(X, y)
@@ -296,6 +314,8 @@ def _frame_column(values, dtype=None):
         (lambda: _frame_column(["spam", "ham", None, None], dtype="string"), None),
         (lambda: _frame_column([1.0, 2.0, None, None]), None),
         (lambda: np.array([1.0, 2.0, np.nan, np.nan]), np.nan),
+        (lambda: np.array([1.0, 2.0, -1.0, -1.0]), -1),
+        (lambda: np.array([1.0, 2.0, -1.0, -1.0], dtype=np.float32), np.float64(-1.0)),
         (lambda: np.array(["spam", "ham", None, None], dtype=object), np.nan),
     ],
 )
@@ -307,6 +327,15 @@ def test_missing_label_matches_what_the_user_means(make_y, missing, caplog):
     assert learner.labeled_indices_.tolist() == [0, 1]
     assert sorted(learner.query(5).tolist()) == [2, 3]
     assert "interactive session, 2 labeled rows and 2 in the pool" in caplog.text
+
+
+def test_float_labels_under_a_marker_no_float_can_be_are_a_simulation(caplog):
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    y = np.tile([1.0, 2.0], 20)
+    with caplog.at_level("INFO", logger="skprepal.learner"):
+        learner = PRepALLearner(missing_label="?", initial_size=4, random_state=0).fit(X, y)
+    assert "fit: simulation, y is the oracle (no row holds missing_label='?')" in caplog.text
+    assert learner.classes_.tolist() == [1.0, 2.0] and learner.labeled_indices_.size == 40
 
 
 @pytest.mark.parametrize(
