@@ -835,3 +835,14 @@ def test_a_cold_start_hands_strategies_its_labels_in_the_type_they_share(
     one, two = RecordsItsLabels.seen[-2], RecordsItsLabels.seen[-1]
     assert one.dtype == np.dtype(dtype) and one.tolist() == [labels[0]]
     assert two.dtype == np.dtype(dtype) and two.tolist() == list(labels)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.float32, np.bool_])
+def test_labels_given_in_a_numpy_dtype_reach_strategies_and_predict_in_it(monkeypatch, dtype):
+    monkeypatch.setattr(RecordsItsLabels, "seen", [])
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    y = np.array([0, 1] * 10, dtype=dtype)
+    learner = PRepALLearner(query_strategy=RecordsItsLabels(), initial_size=4, batch_size=2,
+                            budget=8, random_state=0).fit(X, y)
+    assert RecordsItsLabels.seen and all(s.dtype == np.dtype(dtype) for s in RecordsItsLabels.seen)
+    assert learner.predict(X).dtype == np.dtype(dtype)
