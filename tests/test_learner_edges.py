@@ -13,10 +13,14 @@ import time
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import DataConversionWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
+from sklearn.utils import get_tags
 
 from skprepal import PRepALLearner
 from skprepal.exceptions import InvalidInputError, NotFittedError
@@ -327,6 +331,67 @@ def test_criteria_take_sparse_rows_and_refuse_a_bad_label_count():
         with pytest.raises(InvalidInputError, match=rf"^n_labeled must be an int >= 0, got "
                            rf"{bad!r}\.$"):
             MaxLabels().should_stop(None, X, labeled_mask=mask, n_labeled=bad)
+
+
+# -- tags ----------------------------------------------------------------------------------------
+
+
+class TextsOnlyHead(ClassifierMixin, BaseEstimator):
+    """A head that says it reads texts and no 2-D arrays (its tags are all that is asked of it)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string, tags.input_tags.two_d_array = True, False
+        return tags
+
+
+@pytest.mark.parametrize(
+    "head, string, two_d_array",
+    [
+        (None, False, True),
+        (make_pipeline(TfidfVectorizer(), LogisticRegression()), True, True),
+        (TextsOnlyHead(), True, False),
+    ],
+    ids=["default", "text-pipeline", "texts-only"],
+)
+def test_the_learners_input_tags_are_its_heads(head, string, two_d_array):
+    tags = get_tags(PRepALLearner(estimator=head)).input_tags
+    assert (tags.string, tags.two_d_array, tags.sparse, tags.allow_nan) == (
+        string, two_d_array, False, False
+    )
+
+
+# -- the y given to fit ----------------------------------------------------------------------------
+
+
+def test_fit_without_y_says_what_y_is_for(blobs):
+    X, _ = blobs
+    message = (
+        "PRepALLearner requires y to be passed, but the target y is None: pass the oracle's "
+        "labels for a simulation, or labels with missing_label=-1 marking the pool for "
+        "interactive labeling."
+    )
+    with pytest.raises(InvalidInputError, match=f"^{re.escape(message)}$"):
+        PRepALLearner().fit(X, None)
+
+
+def test_a_column_of_labels_is_taken_with_sklearns_warning(blobs):
+    X, y = blobs
+    partial = np.where(np.arange(len(y)) < 40, y, -1)
+    with pytest.warns(DataConversionWarning, match="A column-vector y was passed"):
+        column = PRepALLearner(random_state=0).fit(X, partial[:, None])
+    flat = PRepALLearner(random_state=0).fit(X, partial)
+    np.testing.assert_array_equal(column.y_labeled_, flat.y_labeled_)
+    np.testing.assert_array_equal(column.query(), flat.query())
+
+
+@pytest.mark.parametrize("shape", [(300, 2), (300, 1, 1), (1, 300)])
+def test_labels_of_another_shape_are_refused_by_shape(blobs, shape):
+    X, _ = blobs
+    y = np.full(shape, -1)
+    with pytest.raises(InvalidInputError, match=f"^y should be a 1d array, got shape "
+                       f"{re.escape(str(shape))}\\.$"):
+        PRepALLearner().fit(X, y)
 
 
 # -- declared classes ------------------------------------------------------------------------------

@@ -329,13 +329,26 @@ def test_missing_label_matches_what_the_user_means(make_y, missing, caplog):
     assert "interactive session, 2 labeled rows and 2 in the pool" in caplog.text
 
 
-def test_float_labels_under_a_marker_no_float_can_be_are_a_simulation(caplog):
+@pytest.mark.parametrize(
+    "y, missing",
+    [
+        (np.tile([1.0, 2.0], 20), "?"),
+        (np.tile([0, 1], 20), None),
+        (np.tile([0, 1], 20), "?"),
+        (np.tile([0, 1], 20), True),  # True == 1 in Python, but 1 is a class here, not a marker
+        (np.tile([False, True], 20), False),
+    ],
+    ids=["float-str", "int-None", "int-str", "int-True", "bool-False"],
+)
+def test_numeric_labels_under_a_marker_they_cannot_hold_are_a_simulation(y, missing, caplog):
     X = np.random.RandomState(0).normal(size=(40, 3))
-    y = np.tile([1.0, 2.0], 20)
     with caplog.at_level("INFO", logger="skprepal.learner"):
-        learner = PRepALLearner(missing_label="?", initial_size=4, random_state=0).fit(X, y)
-    assert "fit: simulation, y is the oracle (no row holds missing_label='?')" in caplog.text
-    assert learner.classes_.tolist() == [1.0, 2.0] and learner.labeled_indices_.size == 40
+        learner = PRepALLearner(missing_label=missing, initial_size=4, random_state=0).fit(X, y)
+    assert f"fit: simulation, y is the oracle (no row holds missing_label={missing!r})" in (
+        caplog.text
+    )
+    assert learner.classes_.tolist() == np.unique(y).tolist()
+    assert learner.labeled_indices_.size == 40
 
 
 @pytest.mark.parametrize(
