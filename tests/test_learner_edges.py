@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+import scipy.sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import DataConversionWarning
@@ -359,6 +360,39 @@ def test_the_learners_input_tags_are_its_heads(head, string, two_d_array):
     assert (tags.string, tags.two_d_array, tags.sparse, tags.allow_nan) == (
         string, two_d_array, False, False
     )
+
+
+# -- the X given to fit ----------------------------------------------------------------------------
+
+
+_NEEDS_VECTORS = r"^LogisticRegression needs numeric vectors, but X holds texts\. Embed them first"
+
+
+def test_texts_in_a_pandas_series_are_seen_as_texts():
+    pd = pytest.importorskip("pandas")
+    texts = pd.Series(["good film", "bad film", "great plot", "awful plot"] * 5)
+    y = np.array([1, 0, 1, 0] * 5)
+    with pytest.raises(InvalidInputError, match=_NEEDS_VECTORS):
+        PRepALLearner().fit(texts, y)
+    head = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    learner = PRepALLearner(estimator=head, initial_size=4, budget=8, random_state=0)
+    learner.fit(texts, y)
+    assert learner.labeled_indices_.size == 8 and set(learner.predict(texts)) <= {0, 1}
+
+
+@pytest.mark.parametrize(
+    "X, error, message",
+    [
+        (lambda: scipy.sparse.csr_matrix(np.eye(20)), TypeError,
+         "Sparse data was passed for X, but dense data is required"),
+        (lambda: np.empty((0, 3)), ValueError, r"Found array with 0 sample\(s\) \(shape=\(0, 3\)\)"),
+        (lambda: np.array([], dtype=object), ValueError, "Expected 2D array, got 1D array instead"),
+    ],
+    ids=["sparse", "no-rows", "empty-1d"],
+)
+def test_x_that_holds_no_texts_gets_sklearns_message(X, error, message):
+    with pytest.raises(error, match=message):
+        PRepALLearner().fit(X(), np.zeros(0 if X().shape[0] == 0 else 20))
 
 
 # -- the y given to fit ----------------------------------------------------------------------------
