@@ -117,8 +117,14 @@ def check_label_vector(y: Any, n_samples: int, missing: Any) -> np.ndarray:
     Raises
     ------
     InvalidInputError
-        If ``y`` is None, not 1-D, of the wrong length or holds inf/NaN that is not ``missing``.
+        If ``missing`` is not one value, or ``y`` is None, not 1-D or of the wrong length.
     """
+    if np.ndim(missing) != 0:
+        # numpy would compare y with each item of a list marker, and a list never equals a label.
+        raise InvalidInputError(
+            f"missing_label={missing!r} must be one value marking the rows without a label (a "
+            "number, a string, or None/NaN), not a sequence."
+        )
     if y is None:
         raise InvalidInputError(
             "PRepALLearner requires y to be passed, but the target y is None: pass the "

@@ -409,6 +409,20 @@ def test_fit_without_y_says_what_y_is_for(blobs):
         PRepALLearner().fit(X, None)
 
 
+@pytest.mark.parametrize("missing", [[-1], (-1,), np.array([-1])], ids=["list", "tuple", "array"])
+def test_a_sequence_as_missing_label_is_refused(blobs, missing):
+    # Compared item by item, [-1] would mark the -1 rows of int labels but not of float ones.
+    X, y = blobs
+    partial = np.where(np.arange(len(y)) < 40, y, -1)
+    message = (
+        f"missing_label={missing!r} must be one value marking the rows without a label (a "
+        "number, a string, or None/NaN), not a sequence."
+    )
+    for labels in (partial, partial.astype(float)):
+        with pytest.raises(InvalidInputError, match=f"^{re.escape(message)}$"):
+            PRepALLearner(missing_label=missing).fit(X, labels)
+
+
 def test_a_column_of_labels_is_taken_with_sklearns_warning(blobs):
     X, y = blobs
     partial = np.where(np.arange(len(y)) < 40, y, -1)
