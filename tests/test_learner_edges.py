@@ -334,6 +334,16 @@ def test_criteria_take_sparse_rows_and_refuse_a_bad_label_count():
             MaxLabels().should_stop(None, X, labeled_mask=mask, n_labeled=bad)
 
 
+# -- defaults ------------------------------------------------------------------------------------
+
+
+def test_the_defaults_are_the_documented_ones():
+    params = PRepALLearner().get_params()
+    assert params["query_strategy"] == "class_balanced_margin"
+    assert params["initial_strategy"] == "random"
+    assert (params["batch_size"], params["initial_size"], params["missing_label"]) == (50, 50, -1)
+
+
 # -- tags ----------------------------------------------------------------------------------------
 
 
@@ -365,7 +375,10 @@ def test_the_learners_input_tags_are_its_heads(head, string, two_d_array):
 # -- the X given to fit ----------------------------------------------------------------------------
 
 
-_NEEDS_VECTORS = r"^LogisticRegression needs numeric vectors, but X holds texts\. Embed them first"
+_NEEDS_VECTORS = "^" + re.escape(
+    "LogisticRegression needs numeric vectors, but X holds texts. Embed them first, e.g. "
+    "Pipeline([('embed', FrozenLLMTransformer()), ('al', PRepALLearner())]), or use a text head."
+) + "$"
 
 
 def test_texts_in_a_pandas_series_are_seen_as_texts():
@@ -378,6 +391,25 @@ def test_texts_in_a_pandas_series_are_seen_as_texts():
     learner = PRepALLearner(estimator=head, initial_size=4, budget=8, random_state=0)
     learner.fit(texts, y)
     assert learner.labeled_indices_.size == 8 and set(learner.predict(texts)) <= {0, 1}
+
+
+def test_a_dataframe_of_texts_records_its_column_name():
+    pd = pytest.importorskip("pandas")
+    texts = pd.DataFrame({"review": ["good film", "bad film", "great plot", "awful plot"] * 5})
+    head = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    learner = PRepALLearner(estimator=head, initial_size=4, budget=8, random_state=0)
+    learner.fit(texts, np.array([1, 0, 1, 0] * 5))
+    assert learner.feature_names_in_.tolist() == ["review"] and learner.n_features_in_ == 1
+
+
+@pytest.mark.parametrize("strategy", ["coreset", "kmeans", "typiclust", "badge", "dal"])
+def test_numbers_held_as_objects_are_read_as_floats(strategy):
+    rng = np.random.RandomState(0)
+    X = rng.randint(-100, 100, size=(300, 6))
+    y = np.where(np.arange(300) < 30, (X[:, 0] + X[:, 1] > 0).astype(int), -1)
+    params = {"query_strategy": strategy, "batch_size": 10, "random_state": 0}
+    picks = PRepALLearner(**params).fit(X.astype(object), y).query()
+    np.testing.assert_array_equal(picks, PRepALLearner(**params).fit(X.astype(float), y).query())
 
 
 @pytest.mark.parametrize(
