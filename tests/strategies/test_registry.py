@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from modAL.uncertainty import entropy_sampling, margin_sampling, uncertainty_sampling
@@ -36,7 +38,8 @@ def problem():
     ("name", "cls"),
     [("variation_ratio", LeastConfidence), ("breaking_ties", MarginSampling),
      ("max_entropy", EntropySampling), ("Breaking-Ties", MarginSampling),
-     ("margin", MarginSampling)],
+     ("margin", MarginSampling), ("Breaking Ties", MarginSampling),
+     (" Max-Entropy ", EntropySampling)],
 )
 def test_aliases_resolve(name, cls):
     assert type(resolve_strategy(name)) is cls
@@ -48,9 +51,20 @@ def test_every_alias_resolves_to_its_strategy():
             assert type(resolve_strategy(alias)) is _REGISTRY[name]
 
 
-def test_unknown_name_suggests_the_closest():
-    with pytest.raises(InvalidInputError, match="Did you mean 'entropy'"):
-        resolve_strategy("entopy")
+@pytest.mark.parametrize("name, hint", [("entopy", " Did you mean 'entropy'?"), ("zzz", "")])
+def test_unknown_name_lists_every_name_and_suggests_the_closest(name, hint):
+    names = available_strategies()
+    aliases = sorted(alias for group in names.values() for alias in group)
+    message = (
+        f"query_strategy={name!r} is not a known strategy; choose one of "
+        f"{', '.join(sorted(names))} (aliases: {', '.join(aliases)}), pass a strategy object, or "
+        f"any callable f(estimator, X_pool, n, **context) -> indices.{hint}"
+    )
+    with pytest.raises(InvalidInputError, match=f"^{re.escape(message)}$"):
+        resolve_strategy(name)
+
+
+def test_something_else_is_neither_a_name_nor_a_strategy():
     with pytest.raises(InvalidInputError, match="neither a strategy name"):
         resolve_strategy(42)
 
