@@ -7,6 +7,7 @@ do, and none changes anything, so a rejected call leaves the learner as it was.
 from __future__ import annotations
 
 import difflib
+import numbers
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,14 @@ def _is_na(value: Any) -> bool:
 
 def _marks_na(missing: Any) -> bool:
     return _is_na(missing)
+
+
+def _is_number(missing: Any) -> bool:
+    """Whether numeric labels can hold the marker (Decimal, Fraction too); a bool never marks them.
+
+    ``True == 1``, so a bool marker would mark the rows labeled 1 as unlabeled.
+    """
+    return isinstance(missing, numbers.Number) and not isinstance(missing, bool)
 
 
 def is_missing(value: Any, missing: Any) -> bool:
@@ -86,9 +95,9 @@ def missing_mask(y: np.ndarray, missing: Any) -> np.ndarray:
             return nan
         if nan.any():
             _raise_unmatched(int(np.flatnonzero(nan)[0]), y, missing)
-        return y == missing if isinstance(missing, (int, float, np.number)) else np.zeros_like(nan)
+        return y == missing if _is_number(missing) else np.zeros_like(nan)
     if y.dtype.kind in "iub":
-        if isinstance(missing, (int, float, np.number)) and not isinstance(missing, bool):
+        if _is_number(missing):
             return y == missing
         return np.zeros(y.shape[0], dtype=bool)
     mask = np.fromiter((is_missing(v, missing) for v in y), bool, y.shape[0])

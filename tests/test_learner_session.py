@@ -7,6 +7,8 @@ import pickle
 import shutil
 import tracemalloc
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -316,6 +318,8 @@ def _frame_column(values, dtype=None):
         (lambda: np.array([1.0, 2.0, np.nan, np.nan]), np.nan),
         (lambda: np.array([1.0, 2.0, -1.0, -1.0]), -1),
         (lambda: np.array([1.0, 2.0, -1.0, -1.0], dtype=np.float32), np.float64(-1.0)),
+        (lambda: np.array([1.0, 2.0, -1.0, -1.0]), Decimal(-1)),
+        (lambda: np.array([1, 2, -1, -1]), Fraction(-1)),
         (lambda: np.array(["spam", "ham", None, None], dtype=object), np.nan),
     ],
 )
@@ -336,9 +340,10 @@ def test_missing_label_matches_what_the_user_means(make_y, missing, caplog):
         (np.tile([0, 1], 20), None),
         (np.tile([0, 1], 20), "?"),
         (np.tile([0, 1], 20), True),  # True == 1 in Python, but 1 is a class here, not a marker
+        (np.tile([0.0, 1.0], 20), True),
         (np.tile([False, True], 20), False),
     ],
-    ids=["float-str", "int-None", "int-str", "int-True", "bool-False"],
+    ids=["float-str", "int-None", "int-str", "int-True", "float-True", "bool-False"],
 )
 def test_numeric_labels_under_a_marker_they_cannot_hold_are_a_simulation(y, missing, caplog):
     X = np.random.RandomState(0).normal(size=(40, 3))
