@@ -871,5 +871,5 @@ def _check_flag(name: str, value: Any) -> None:
         raise InvalidInputError(f"{name} must be True or False, got {value!r}.")
 
 
-def _joined(parts: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts).astype(np.intp) if parts else np.empty(0, dtype=np.intp)
+def _joined(parts: list[np.ndarray]) -> np.ndarray | None:
+    return np.concatenate(parts) if parts else None

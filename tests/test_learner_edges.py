@@ -393,6 +393,12 @@ def test_texts_in_a_pandas_series_are_seen_as_texts():
     assert learner.labeled_indices_.size == 8 and set(learner.predict(texts)) <= {0, 1}
 
 
+def test_a_list_of_text_pairs_is_seen_as_texts():
+    pairs = [["good film", "a plot"], ["bad film", "no plot"]] * 5
+    with pytest.raises(InvalidInputError, match=_NEEDS_VECTORS):
+        PRepALLearner().fit(pairs, np.array([1, 0] * 5))
+
+
 def test_a_dataframe_of_texts_records_its_column_name():
     pd = pytest.importorskip("pandas")
     texts = pd.DataFrame({"review": ["good film", "bad film", "great plot", "awful plot"] * 5})
@@ -419,12 +425,13 @@ def test_numbers_held_as_objects_are_read_as_floats(strategy):
          "Sparse data was passed for X, but dense data is required"),
         (lambda: np.empty((0, 3)), ValueError, r"Found array with 0 sample\(s\) \(shape=\(0, 3\)\)"),
         (lambda: np.array([], dtype=object), ValueError, "Expected 2D array, got 1D array instead"),
+        (lambda: [], ValueError, "Expected 2D array, got 1D array instead"),
     ],
-    ids=["sparse", "no-rows", "empty-1d"],
+    ids=["sparse", "no-rows", "empty-1d", "empty-list"],
 )
 def test_x_that_holds_no_texts_gets_sklearns_message(X, error, message):
     with pytest.raises(error, match=message):
-        PRepALLearner().fit(X(), np.zeros(0 if X().shape[0] == 0 else 20))
+        PRepALLearner().fit(X(), np.zeros(20 if np.ndim(X()) == 2 and X().shape[0] else 0))
 
 
 # -- the y given to fit ----------------------------------------------------------------------------
