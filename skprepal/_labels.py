@@ -58,8 +58,8 @@ def is_missing(value: Any, missing: Any) -> bool:
     --------
     >>> is_missing(float("nan"), None), is_missing("-1", -1), is_missing(-1.0, -1)
     (True, True, True)
-    >>> is_missing(None, -1), is_missing("none", None)
-    (False, False)
+    >>> is_missing(None, -1), is_missing("none", None), is_missing(1, True)
+    (False, False, False)
     """
     if _marks_na(missing):
         return _is_na(value)
@@ -71,6 +71,8 @@ def is_missing(value: Any, missing: Any) -> bool:
         return value == str(missing)
     if value_is_text != missing_is_text:
         return False
+    if isinstance(value, (bool, np.bool_)) != isinstance(missing, (bool, np.bool_)):
+        return False  # True == 1, but a bool marks no number label, nor a number a bool label
     return bool(value == missing)
 
 
@@ -96,9 +98,10 @@ def missing_mask(y: np.ndarray, missing: Any) -> np.ndarray:
         if nan.any():
             _raise_unmatched(int(np.flatnonzero(nan)[0]), y, missing)
         return y == missing if _is_number(missing) else np.zeros_like(nan)
-    if y.dtype.kind in "iub":
-        if _is_number(missing):
-            return y == missing
+    if y.dtype.kind in "iu":
+        return y == missing if _is_number(missing) else np.zeros(y.shape[0], dtype=bool)
+    if y.dtype.kind == "b":
+        # Bool labels have no value to spare for a marker: every row is labeled.
         return np.zeros(y.shape[0], dtype=bool)
     mask = np.fromiter((is_missing(v, missing) for v in y), bool, y.shape[0])
     if not _marks_na(missing):

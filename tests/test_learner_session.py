@@ -341,9 +341,13 @@ def test_missing_label_matches_what_the_user_means(make_y, missing, caplog):
         (np.tile([0, 1], 20), "?"),
         (np.tile([0, 1], 20), True),  # True == 1 in Python, but 1 is a class here, not a marker
         (np.tile([0.0, 1.0], 20), True),
+        (np.tile([0, 1], 20).astype(object), True),
         (np.tile([False, True], 20), False),
+        (np.tile([False, True], 20), 1),
+        (np.tile([False, True], 20).astype(object), 1),
     ],
-    ids=["float-str", "int-None", "int-str", "int-True", "float-True", "bool-False"],
+    ids=["float-str", "int-None", "int-str", "int-True", "float-True", "object-int-True",
+         "bool-False", "bool-1", "object-bool-1"],
 )
 def test_numeric_labels_under_a_marker_they_cannot_hold_are_a_simulation(y, missing, caplog):
     X = np.random.RandomState(0).normal(size=(40, 3))
