@@ -39,12 +39,14 @@ def _marks_na(missing: Any) -> bool:
     return _is_na(missing)
 
 
-def _is_number(missing: Any) -> bool:
-    """Whether numeric labels can hold the marker (Decimal, Fraction too); a bool never marks them.
+def _is_bool(value: Any) -> bool:
+    """A bool marks no number label, and a number no bool label, though ``True == 1``."""
+    return isinstance(value, (bool, np.bool_))
 
-    ``True == 1``, so a bool marker would mark the rows labeled 1 as unlabeled.
-    """
-    return isinstance(missing, numbers.Number) and not isinstance(missing, bool)
+
+def _is_number(missing: Any) -> bool:
+    """Whether the marker is one numeric labels can hold (Decimal, Fraction too; not a bool)."""
+    return isinstance(missing, numbers.Number) and not _is_bool(missing)
 
 
 def is_missing(value: Any, missing: Any) -> bool:
@@ -71,8 +73,8 @@ def is_missing(value: Any, missing: Any) -> bool:
         return value == str(missing)
     if value_is_text != missing_is_text:
         return False
-    if isinstance(value, (bool, np.bool_)) != isinstance(missing, (bool, np.bool_)):
-        return False  # True == 1, but a bool marks no number label, nor a number a bool label
+    if _is_bool(value) != _is_bool(missing):
+        return False
     return bool(value == missing)
 
 
@@ -190,14 +192,20 @@ def label_storage(y: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
     """A copy of ``y`` in a dtype that can hold every declared class (object if needed)."""
     if classes is None or y.dtype.kind == "O":
         return y.copy()
+    return y.copy() if _exact_cast(classes.tolist(), y.dtype) is not None else y.astype(object)
+
+
+def _exact_cast(values: list[Any], dtype: np.dtype) -> np.ndarray | None:
+    """``values`` as an array of ``dtype``, or None where one cannot be held there as it is.
+
+    A string beside int labels, 300 beside int8 ones, or 1.5 beside integer ones (a cast would
+    round it) cannot.
+    """
     try:
-        cast = np.asarray(classes.tolist(), dtype=y.dtype)
-        if all(a == b for a, b in zip(cast.tolist(), classes.tolist(), strict=True)):
-            return y.copy()
+        cast = np.asarray(values, dtype=dtype)
     except (TypeError, ValueError, OverflowError):
-        # A class y's dtype cannot hold (a string beside int labels, 300 beside int8 ones).
-        pass
-    return y.astype(object)
+        return None
+    return cast if all(a == b for a, b in zip(cast.tolist(), values, strict=True)) else None
 
 
 def check_rows(indices: Any, n_samples: int, *, what: str = "indices") -> np.ndarray:
@@ -253,19 +261,12 @@ def check_labels_for(
                 f"{_did_you_mean(unknown[0], classes)}"
             )
     dtype = storage.dtype
-    if dtype.kind == "O":
-        cast = values
-    else:
-        try:
-            cast = np.asarray(list(values), dtype=dtype)
-            # A label that changes when stored (1.5 into integer labels) is refused, not rounded.
-            if not all(a == b for a, b in zip(cast.tolist(), values, strict=True)):
-                raise ValueError("lossy cast")
-        except (ValueError, TypeError, OverflowError):
-            raise InvalidInputError(
-                f"labels {list(values[:3])!r}... do not fit the labels given to fit (dtype "
-                f"{dtype}); use labels of the same type."
-            ) from None
+    cast = values if dtype.kind == "O" else _exact_cast(list(values), dtype)
+    if cast is None:
+        raise InvalidInputError(
+            f"labels {list(values[:3])!r}... do not fit the labels given to fit (dtype "
+            f"{dtype}); use labels of the same type."
+        )
     # A fraction would be stored (a cold start takes any type; float labels take any float),
     # and only the head's refit would refuse it, after the session had changed. Integer and
     # string labels cannot hold one: no pass over them.
