@@ -381,15 +381,18 @@ _NEEDS_VECTORS = "^" + re.escape(
 ) + "$"
 
 
+def _text_head_learner():
+    head = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    return PRepALLearner(estimator=head, initial_size=4, budget=8, random_state=0)
+
+
 def test_texts_in_a_pandas_series_are_seen_as_texts():
     pd = pytest.importorskip("pandas")
     texts = pd.Series(["good film", "bad film", "great plot", "awful plot"] * 5)
     y = np.array([1, 0, 1, 0] * 5)
     with pytest.raises(InvalidInputError, match=_NEEDS_VECTORS):
         PRepALLearner().fit(texts, y)
-    head = make_pipeline(TfidfVectorizer(), LogisticRegression())
-    learner = PRepALLearner(estimator=head, initial_size=4, budget=8, random_state=0)
-    learner.fit(texts, y)
+    learner = _text_head_learner().fit(texts, y)
     assert learner.labeled_indices_.size == 8 and set(learner.predict(texts)) <= {0, 1}
 
 
@@ -402,9 +405,7 @@ def test_a_list_of_text_pairs_is_seen_as_texts():
 def test_a_dataframe_of_texts_records_its_column_name():
     pd = pytest.importorskip("pandas")
     texts = pd.DataFrame({"review": ["good film", "bad film", "great plot", "awful plot"] * 5})
-    head = make_pipeline(TfidfVectorizer(), LogisticRegression())
-    learner = PRepALLearner(estimator=head, initial_size=4, budget=8, random_state=0)
-    learner.fit(texts, np.array([1, 0, 1, 0] * 5))
+    learner = _text_head_learner().fit(texts, np.array([1, 0, 1, 0] * 5))
     assert learner.feature_names_in_.tolist() == ["review"] and learner.n_features_in_ == 1
 
 
